@@ -45,7 +45,8 @@ final class ConfigCommand implements Runnable {
     @Override
     public Integer call() {
       RunConfig config = ConfigLoader.load(file, RunConfig.DEFAULTS, overrides);
-      spec.commandLine().getOut().print(ConfigLoader.toYaml(config));
+      String yaml = ConfigLoader.toYaml(config);
+      spec.commandLine().getOut().print(yaml.endsWith("\n") ? yaml : yaml + "\n");
       spec.commandLine().getOut().flush();
       return 0;
     }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
@@ -31,6 +30,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Reads YAML configuration into records, strictly.
@@ -91,11 +91,7 @@ public final class ConfigLoader {
       document = YAML.readTree(text);
       locations = SourceLocations.index(YAML, text, sourceName);
     } catch (JsonProcessingException e) {
-      throw new ConfigException(
-          SourceLocations.format(sourceName, e.getLocation())
-              + ": malformed YAML: "
-              + e.getOriginalMessage(),
-          e);
+      throw malformed(sourceName, e);
     } catch (IOException e) {
       throw new ConfigException(sourceName + ": cannot read YAML: " + e.getMessage(), e);
     }
@@ -118,6 +114,37 @@ public final class ConfigLoader {
     } catch (JsonProcessingException e) {
       throw explain(e, tree, locations);
     }
+  }
+
+  /** A one-line message for a YAML syntax error, at the line and column where it was found. */
+  private static ConfigException malformed(String sourceName, JsonProcessingException e) {
+    if (e.getCause() instanceof MarkedYAMLException yaml && yaml.getProblemMark() != null) {
+      String context =
+          yaml.getContext() == null || yaml.getContextMark() == null
+              ? ""
+              : " ("
+                  + yaml.getContext()
+                  + " at line "
+                  + (yaml.getContextMark().getLine() + 1)
+                  + ", column "
+                  + (yaml.getContextMark().getColumn() + 1)
+                  + ")";
+      return new ConfigException(
+          sourceName
+              + ":"
+              + (yaml.getProblemMark().getLine() + 1)
+              + ":"
+              + (yaml.getProblemMark().getColumn() + 1)
+              + ": malformed YAML: "
+              + yaml.getProblem()
+              + context,
+          e);
+    }
+    return new ConfigException(
+        SourceLocations.format(sourceName, e.getLocation())
+            + ": malformed YAML: "
+            + e.getOriginalMessage().lines().findFirst().orElse(""),
+        e);
   }
 
   /** The configuration as YAML, every default written out: what a run saves and shows. */
@@ -243,7 +270,7 @@ public final class ConfigLoader {
               + key
               + "'"
               + (parent.isEmpty() ? " at the top level" : " in '" + parent + "'")
-              + (suggestion == null ? "" : "; did you mean '" + suggestion + "'?")
+              + (suggestion == null ? "." : "; did you mean '" + suggestion + "'?")
               + " Valid keys here: "
               + String.join(", ", valid),
           e);
@@ -265,20 +292,17 @@ public final class ConfigLoader {
     if (e instanceof MismatchedInputException mismatch) {
       String message = mismatch.getOriginalMessage();
       if (message.startsWith("Missing required creator property")) {
-        String key = message.replaceAll(".*property '([^']*)'.*", "$1");
+        String key = message.replaceAll("(?s).*property '([^']*)'.*", "$1");
+        String parent = path.equals(key) || path.endsWith("." + key) ? parentPath(path) : path;
         return new ConfigException(
-            where
+            locations.where(parent)
                 + ": missing required key '"
                 + key
                 + "'"
-                + (path.isEmpty() ? " at the top level" : " in '" + path + "'"),
+                + (parent.isEmpty() ? " at the top level" : " in '" + parent + "'"),
             e);
       }
       JsonNode found = tree.at(pointerOf(mapping.getPath()));
-      Object shown =
-          e instanceof InvalidFormatException format && format.getValue() != null
-              ? format.getValue()
-              : found.isMissingNode() ? "nothing" : found.toString();
       return new ConfigException(
           where
               + ": "
@@ -286,9 +310,7 @@ public final class ConfigLoader {
               + ": expected "
               + expected(mismatch.getTargetType())
               + ", found "
-              + (shown instanceof String s && !s.startsWith("\"") && !found.isContainerNode()
-                  ? "'" + s + "'"
-                  : shown),
+              + shown(found),
           e);
     }
     return new ConfigException(where + ": " + path + ": " + mapping.getOriginalMessage(), e);
@@ -328,6 +350,17 @@ public final class ConfigLoader {
       return "a mapping of keys";
     }
     return "a value of type " + type.getSimpleName();
+  }
+
+  /** A value as the user wrote it: strings in single quotes, anything else as YAML flow. */
+  private static String shown(JsonNode node) {
+    if (node.isMissingNode()) {
+      return "nothing";
+    }
+    if (node.isTextual()) {
+      return "'" + node.textValue() + "'";
+    }
+    return node.isContainerNode() ? describe(node) + " " + node : node.toString();
   }
 
   private static String describe(JsonNode node) {

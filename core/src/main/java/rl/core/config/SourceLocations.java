@@ -75,10 +75,20 @@ final class SourceLocations {
   }
 
   /**
-   * The most precise place known for {@code path}: the key itself, else its nearest ancestor, else
-   * the source as a whole.
+   * The most precise place known for {@code path}: the key itself, else an override of something
+   * inside it, else its nearest ancestor, else the source as a whole.
    */
   String where(String path) {
+    if (whereByPath.containsKey(path)) {
+      return whereByPath.get(path);
+    }
+    for (Map.Entry<String, String> entry : whereByPath.entrySet()) {
+      String key = entry.getKey();
+      if (entry.getValue().startsWith("--set ")
+          && (key.startsWith(path + ".") || key.startsWith(path + "["))) {
+        return entry.getValue();
+      }
+    }
     for (String p = path; !p.isEmpty(); p = parentOf(p)) {
       String where = whereByPath.get(p);
       if (where != null) {
