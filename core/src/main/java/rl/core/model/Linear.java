@@ -1,0 +1,142 @@
+package rl.core.model;
+
+import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
+
+/**
+ * One projection {@code y = x Wᵀ + b + s · (x Aᵀ) Bᵀ}: weight {@code W [out, in]}, optional bias
+ * {@code [1, out]}, optional LoRA pair {@code A [r, in]}, {@code B [out, r]} (PEFT's layout) with
+ * scale s.
+ */
+public final class Linear {
+  /** The module path in the checkpoint, e.g. {@code model.layers.0.self_attn.q_proj}. */
+  final String module;
+
+  /** The projection's short name, e.g. {@code q_proj}: what LoRA targets name. */
+  final String kind;
+
+  final Parameter weight;
+  final Parameter bias;
+  Parameter loraA;
+  Parameter loraB;
+  float loraScale;
+
+  Linear(String module, String kind, Parameter weight, Parameter bias) {
+    this.module = module;
+    this.kind = kind;
+    this.weight = weight;
+    this.bias = bias;
+  }
+
+  public String module() {
+    return module;
+  }
+
+  public String kind() {
+    return kind;
+  }
+
+  public Parameter weight() {
+    return weight;
+  }
+
+  public Parameter bias() {
+    return bias;
+  }
+
+  public Parameter loraA() {
+    return loraA;
+  }
+
+  public Parameter loraB() {
+    return loraB;
+  }
+
+  public float loraScale() {
+    return loraScale;
+  }
+
+  public int in() {
+    return weight.value().cols();
+  }
+
+  public int out() {
+    return weight.value().rows();
+  }
+
+  /** Attaches (or, with nulls, removes) a LoRA pair. */
+  public void setLora(Parameter a, Parameter b, float scale) {
+    if (a != null
+        && (a.value().cols() != in()
+            || b.value().rows() != out()
+            || a.value().rows() != b.value().cols())) {
+      throw new IllegalArgumentException(
+          module
+              + ": LoRA A "
+              + a.value().shapeString()
+              + " and B "
+              + b.value().shapeString()
+              + " do not fit weight "
+              + weight.value().shapeString()
+              + " (expected A [r, "
+              + in()
+              + "], B ["
+              + out()
+              + ", r])");
+    }
+    this.loraA = a;
+    this.loraB = b;
+    this.loraScale = scale;
+  }
+
+  boolean hasLora() {
+    return loraA != null;
+  }
+
+  /**
+   * {@code y [N, out] = x [N, in] · Wᵀ (+ b) (+ s · u · Bᵀ)} with {@code u = x · Aᵀ [N, r]} saved
+   * for the backward pass when the adapter is on.
+   */
+  void forward(Ops ops, Tensor y, Tensor x, Tensor u, boolean adapterOn) {
+    ops.gemm(y, x, false, weight.value(), true, 1f, 0f);
+    if (bias != null) {
+      ops.addBias(y, bias.value());
+    }
+    if (adapterOn && loraA != null) {
+      ops.gemm(u, x, false, loraA.value(), true, 1f, 0f);
+      ops.gemm(y, u, false, loraB.value(), true, loraScale, 1f);
+    }
+  }
+
+  /**
+   * Backward given {@code dy [N, out]}: {@code dx [N, in]} accumulates (when not null), and every
+   * trainable parameter's gradient accumulates. {@code du [N, r]} is scratch.
+   */
+  void backward(Ops ops, Tensor dx, Tensor dy, Tensor x, Tensor u, Tensor du, boolean adapterOn) {
+    if (dx != null) {
+      ops.gemm(dx, dy, false, weight.value(), false, 1f, 1f);
+    }
+    Tensor dw = weight.gradIfTrainable(ops);
+    if (dw != null) {
+      ops.gemm(dw, dy, true, x, false, 1f, 1f);
+    }
+    if (bias != null && bias.trainable()) {
+      ops.sumRowsInto(bias.grad(ops), dy);
+    }
+    if (adapterOn && loraA != null) {
+      // y += s · u · Bᵀ, u = x · Aᵀ
+      Tensor dB = loraB.gradIfTrainable(ops);
+      if (dB != null) {
+        ops.gemm(dB, dy, true, u, false, loraScale, 1f);
+      }
+      ops.gemm(du, dy, false, loraB.value(), false, loraScale, 0f);
+      Tensor dA = loraA.gradIfTrainable(ops);
+      if (dA != null) {
+        ops.gemm(dA, du, true, x, false, 1f, 1f);
+      }
+      if (dx != null) {
+        ops.gemm(dx, du, false, loraA.value(), false, 1f, 1f);
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package rl.core.model;
+
+import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
+
+/**
+ * A named tensor of the model (a weight, a norm scale, a LoRA matrix) with its gradient. Names are
+ * the checkpoint's key names, so saving and loading need no mapping. The gradient is allocated on
+ * first use and accumulates until {@link #zeroGrad}.
+ */
+public final class Parameter {
+  private final String name;
+  private Tensor value;
+  private Tensor grad;
+  private boolean trainable;
+
+  public Parameter(String name, Tensor value) {
+    this.name = name;
+    this.value = value;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public Tensor value() {
+    return value;
+  }
+
+  public void setValue(Tensor value) {
+    this.value = value;
+  }
+
+  public boolean trainable() {
+    return trainable;
+  }
+
+  public void setTrainable(boolean trainable) {
+    this.trainable = trainable;
+  }
+
+  /** The gradient, allocated (zero) on first call; only trainable parameters accumulate one. */
+  public Tensor grad(Ops ops) {
+    if (grad == null) {
+      grad = ops.zeros(value.rows(), value.cols());
+    }
+    return grad;
+  }
+
+  /** The gradient if this parameter is trainable, else null (backward then skips it). */
+  Tensor gradIfTrainable(Ops ops) {
+    return trainable ? grad(ops) : null;
+  }
+
+  public boolean hasGrad() {
+    return grad != null;
+  }
+
+  public void zeroGrad(Ops ops) {
+    if (grad != null) {
+      ops.fill(grad, 0f);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return name + value.shapeString();
+  }
+}

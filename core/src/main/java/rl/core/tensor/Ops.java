@@ -1,0 +1,154 @@
+package rl.core.tensor;
+
+/**
+ * The kernels a decoder needs, forward and backward. Model code is written once against this
+ * interface; a backend (ND4J on the CPU, CUDA) implements it. All tensors are float32 {@code [rows,
+ * cols]} row-major (see {@link Tensor}); shapes use B batch, N packed tokens, C channels, V
+ * vocabulary, NH/NKV heads, HS head size, I MLP width, r LoRA rank.
+ *
+ * <p>Unless a method says it accumulates, it overwrites its output. Outputs never alias inputs
+ * unless the method says so.
+ */
+public interface Ops {
+
+  // ---- memory ----
+
+  /** A new zero-filled tensor. */
+  Tensor zeros(int rows, int cols);
+
+  /** A new tensor holding {@code data} (row-major, length rows × cols). */
+  Tensor upload(float[] data, int rows, int cols);
+
+  /** The tensor's contents, row-major. */
+  float[] download(Tensor t);
+
+  /** Rows {@code [start, start + count)} of {@code t}, sharing its memory. */
+  Tensor rows(Tensor t, int start, int count);
+
+  void fill(Tensor t, float value);
+
+  /** {@code dst = src} (same shape). */
+  void copy(Tensor dst, Tensor src);
+
+  /** Copies row {@code i} of {@code src} to row {@code dstRows[i]} of {@code dst}. */
+  void scatterRows(Tensor dst, int[] dstRows, Tensor src);
+
+  // ---- linear algebra ----
+
+  /**
+   * {@code out = alpha · op(a) · op(b) + beta · out}, op transposing when asked. With beta = 1 it
+   * accumulates; with beta = 0 the old contents of {@code out} are ignored (even NaN).
+   */
+  void gemm(
+      Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, float alpha, float beta);
+
+  /** {@code acc += scale · x} (same shape). */
+  void axpy(Tensor acc, Tensor x, float scale);
+
+  /** {@code x[n, :] += bias[0, :]} for every row n. */
+  void addBias(Tensor x, Tensor bias);
+
+  /** {@code acc[0, :] += Σ_n x[n, :]}: the gradient of a bias. */
+  void sumRowsInto(Tensor acc, Tensor x);
+
+  /** Sum of squares of every element, in double: for gradient norms. */
+  double sumOfSquares(Tensor t);
+
+  // ---- normalisation, position, activation ----
+
+  /**
+   * RMSNorm over each group of {@code width} consecutive columns (width = C for layer norms, HS for
+   * Qwen3's per-head q/k norms): {@code out = x / sqrt(mean(x²) + eps) · weight}. Saves {@code rstd
+   * [N, cols / width]} for the backward pass.
+   */
+  void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps);
+
+  /**
+   * Backward of {@link #rmsnorm}: {@code dx} accumulates (+=), {@code dweight [1, width]}
+   * accumulates when not null.
+   */
+  void rmsnormBackward(
+      Tensor dx, Tensor dweight, Tensor dout, Tensor x, Tensor weight, Tensor rstd, int width);
+
+  /**
+   * Rotary position embedding in place on {@code x [N, heads·HS]}, Hugging Face's rotate-half
+   * layout: for each head and i &lt; HS/2, the pair {@code (x[i], x[i + HS/2])} turns by angle
+   * {@code positions[n] · invFreq[i]}. {@code cos}/{@code sin} are {@code [maxPositions, HS/2]}
+   * tables. With {@code inverse} it turns by the negative angle: that is the backward pass.
+   */
+  void rope(Tensor x, int headSize, int[] positions, Tensor cos, Tensor sin, boolean inverse);
+
+  /** {@code out = silu(gate) · up}, elementwise. */
+  void swiglu(Tensor out, Tensor gate, Tensor up);
+
+  /** Backward of {@link #swiglu}; {@code dgate} and {@code dup} are overwritten. */
+  void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up);
+
+  /** {@code out[n, :] = table[ids[n], :]}. */
+  void embedding(Tensor out, Tensor table, int[] ids);
+
+  /** {@code dtable[ids[n], :] += dout[n, :]}. */
+  void embeddingBackward(Tensor dtable, Tensor dout, int[] ids);
+
+  // ---- attention ----
+
+  /**
+   * Causal scaled-dot-product attention with grouped query heads: query head h reads key/value head
+   * {@code h / (NH / NKV)}. {@code q, out: [Nq, NH·HS]}, {@code k, v: [Nk, NKV·HS]}, {@code lse:
+   * [Nq, NH]} saves each row's log-sum-exp of scaled scores for the backward pass.
+   */
+  void attention(
+      Tensor out,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize);
+
+  /**
+   * Backward of {@link #attention}, recomputing the probabilities from {@code lse} instead of
+   * storing them. {@code dq}, {@code dk}, {@code dv} accumulate (+=).
+   */
+  void attentionBackward(
+      Tensor dq,
+      Tensor dk,
+      Tensor dv,
+      Tensor dout,
+      Tensor out,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize);
+
+  // ---- output head ----
+
+  /**
+   * Log-probabilities of target tokens under {@code softmax(hidden · headᵀ / temperature)}: {@code
+   * out[n] = log p(targets[n])} for {@code hidden [N, C]}, {@code head [V, C]}. Computed chunk by
+   * chunk of rows so no {@code [N, V]} buffer exists; rows with target &lt; 0 are skipped (left 0).
+   */
+  void targetLogprobs(float[] out, Tensor hidden, Tensor head, int[] targets, float temperature);
+
+  /**
+   * Backward of {@link #targetLogprobs} given {@code dlogprob[n] = dLoss/d out[n]}: {@code dhidden}
+   * accumulates; {@code dhead} accumulates when not null. Chunked the same way.
+   */
+  void targetLogprobsBackward(
+      Tensor dhidden,
+      Tensor dhead,
+      float[] dlogprob,
+      Tensor hidden,
+      Tensor head,
+      int[] targets,
+      float temperature);
+
+  /** {@code out [N, V] = hidden · headᵀ / temperature}: full logits, for a few rows only. */
+  void logits(Tensor out, Tensor hidden, Tensor head, float temperature);
+}
