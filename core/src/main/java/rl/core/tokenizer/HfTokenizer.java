@@ -9,6 +9,11 @@ import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
 
 /**
  * A Hugging Face {@code tokenizer.json}, run by the Rust {@code tokenizers} library through DJL's
@@ -31,10 +36,17 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
   private final int vocabSize;
 
-  private HfTokenizer(Path source, HuggingFaceTokenizer tokenizer, int vocabSize) {
+  /** {@code added_tokens} of tokenizer.json: content to id, and which are special. */
+  private final Map<String, Integer> addedTokens;
+
+  private final Set<Integer> specialIds;
+
+  private HfTokenizer(Path source, HuggingFaceTokenizer tokenizer, VocabInfo vocab) {
     this.source = source;
     this.tokenizer = tokenizer;
-    this.vocabSize = vocabSize;
+    this.vocabSize = vocab.size;
+    this.addedTokens = Map.copyOf(vocab.addedTokens);
+    this.specialIds = Set.copyOf(vocab.specialIds);
   }
 
   /** Loads {@code modelDir/tokenizer.json}. */
@@ -44,7 +56,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
       throw new TokenizerException(
           file + ": no such file; a Hugging Face tokenizer directory holds " + TOKENIZER_FILE);
     }
-    int vocabSize = readVocabSize(file);
+    VocabInfo vocab = readVocab(file);
     HuggingFaceTokenizer tokenizer;
     try {
       tokenizer =
@@ -58,7 +70,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
       throw new TokenizerException(
           file + ": not a usable Hugging Face tokenizer: " + e.getMessage(), e);
     }
-    return new HfTokenizer(file, tokenizer, vocabSize);
+    return new HfTokenizer(file, tokenizer, vocab);
   }
 
   @Override
@@ -91,6 +103,21 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
   }
 
   @Override
+  public OptionalInt tokenId(String token) {
+    Integer added = addedTokens.get(token);
+    if (added != null) {
+      return OptionalInt.of(added);
+    }
+    int[] ids = encode(token);
+    return ids.length == 1 ? OptionalInt.of(ids[0]) : OptionalInt.empty();
+  }
+
+  @Override
+  public boolean isSpecial(int id) {
+    return specialIds.contains(id);
+  }
+
+  @Override
   public void close() {
     tokenizer.close();
   }
@@ -105,7 +132,15 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
    * list of {@code [piece, score]}) and {@code added_tokens}. Streams the file, which also checks
    * that it is well-formed JSON before the native library sees it.
    */
-  private static int readVocabSize(Path file) {
+  /** What the streaming pass over tokenizer.json learns. */
+  private static final class VocabInfo {
+    int size;
+    final Map<String, Integer> addedTokens = new HashMap<>();
+    final Set<Integer> specialIds = new HashSet<>();
+  }
+
+  private static VocabInfo readVocab(Path file) {
+    VocabInfo info = new VocabInfo();
     long maxId = -1;
     boolean sawVocab = false;
     try (JsonParser parser = new JsonFactory().createParser(file.toFile())) {
@@ -147,13 +182,28 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
               parser.skipChildren();
               continue;
             }
+            long id = -1;
+            String content = null;
+            boolean special = false;
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
               String tokenField = parser.currentName();
               parser.nextToken();
               if (tokenField.equals("id") && parser.currentToken().isNumeric()) {
-                maxId = Math.max(maxId, parser.getLongValue());
+                id = parser.getLongValue();
+                maxId = Math.max(maxId, id);
+              } else if (tokenField.equals("content")
+                  && parser.currentToken() == JsonToken.VALUE_STRING) {
+                content = parser.getText();
+              } else if (tokenField.equals("special")) {
+                special = parser.currentToken() == JsonToken.VALUE_TRUE;
               } else {
                 parser.skipChildren();
+              }
+            }
+            if (id >= 0 && id < Integer.MAX_VALUE && content != null) {
+              info.addedTokens.put(content, (int) id);
+              if (special) {
+                info.specialIds.add((int) id);
               }
             }
           }
@@ -181,7 +231,8 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     if (maxId >= Integer.MAX_VALUE) {
       throw new TokenizerException(file + ": token id " + maxId + " is too large");
     }
-    return (int) maxId + 1;
+    info.size = (int) maxId + 1;
+    return info;
   }
 
   private static String at(JsonParser parser) {

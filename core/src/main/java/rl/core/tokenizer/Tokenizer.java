@@ -1,6 +1,7 @@
 package rl.core.tokenizer;
 
 import java.nio.file.Path;
+import java.util.OptionalInt;
 
 /**
  * Text to token ids and back, exactly as the model's Hugging Face tokenizer does it. Chat templates
@@ -30,4 +31,13 @@ public interface Tokenizer {
 
   /** The file the tokenizer was read from. */
   Path source();
+
+  /**
+   * The id of a token string such as {@code "<|im_end|>"}: an added token's id, or the id of a
+   * text that encodes to exactly one token; empty otherwise.
+   */
+  OptionalInt tokenId(String token);
+
+  /** Whether {@code id} is a special token (an added token marked special). */
+  boolean isSpecial(int id);
 }
