@@ -41,6 +41,16 @@ public final class KvCache {
     return slot * maxLength + position;
   }
 
+  /** Copies the first {@code length} cached positions of slot {@code from} into slot {@code to}. */
+  public void copySlot(Ops ops, int from, int to, int length) {
+    int src = rowOf(from, 0);
+    int dst = rowOf(to, 0);
+    for (int l = 0; l < keys.length; l++) {
+      ops.copy(ops.rows(keys[l], dst, length), ops.rows(keys[l], src, length));
+      ops.copy(ops.rows(values[l], dst, length), ops.rows(values[l], src, length));
+    }
+  }
+
   Tensor keys(int layer) {
     return keys[layer];
   }

@@ -1,0 +1,453 @@
+package rl.sampler;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
+import rl.core.messages.AdapterUpdate;
+import rl.core.messages.Completion;
+import rl.core.messages.FinishReason;
+import rl.core.messages.RolloutGroup;
+import rl.core.messages.SampleRequest;
+import rl.core.messages.SamplingParams;
+import rl.core.model.Activations;
+import rl.core.model.Decoder;
+import rl.core.model.KvCache;
+import rl.core.model.Linear;
+import rl.core.model.Parameter;
+import rl.core.model.SequenceBatch;
+import rl.core.safetensors.FloatTensor;
+import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
+import rl.core.tokenizer.IncrementalDecoder;
+import rl.core.tokenizer.Tokenizer;
+
+/**
+ * Batched generation over a KV cache with continuous batching.
+ *
+ * <p>Each request's prompt is prefilled once and its cache rows are copied to the slots of its G
+ * samples; then every step feeds one token per live sequence, whatever its length. A finished
+ * sequence frees its slot at once and the queue refills it on the next step. Adapter updates wait
+ * for the end of a step; the in-flight sequences' caches are then recomputed with the new
+ * adapter, so every token's recorded logprob is exactly its policy version's.
+ *
+ * <p>Single-threaded: {@link #submit} and {@link #updateAdapter} may be called from any thread,
+ * everything else from the one compute thread that calls {@link #step}.
+ */
+public final class GenerationEngine {
+  private final Decoder model;
+  private final Ops ops;
+  private final KvCache cache;
+  private final int maxLength;
+  private final int prefillBudget;
+  private final int[] eosIds;
+  private final Tokenizer tokenizer;
+  private final Activations acts;
+  private final Tensor logits;
+
+  private final ConcurrentLinkedQueue<Pending> submitted = new ConcurrentLinkedQueue<>();
+  private final Deque<Pending> queue = new ArrayDeque<>();
+  private final ConcurrentLinkedQueue<AdapterUpdate> updates = new ConcurrentLinkedQueue<>();
+  private final Deque<Integer> freeSlots = new ArrayDeque<>();
+  private final List<Sequence> live = new ArrayList<>();
+  private int version;
+  private final EngineStats stats = new EngineStats();
+
+  /** A submitted request and where its group goes when done. */
+  private record Pending(SampleRequest request, Consumer<RolloutGroup> onDone) {}
+
+  /** The G samples of one request while they are generated. */
+  private static final class Group {
+    final Pending pending;
+    final Completion[] done;
+    int remaining;
+
+    Group(Pending pending) {
+      this.pending = pending;
+      this.done = new Completion[pending.request.groupSize()];
+      this.remaining = done.length;
+    }
+  }
+
+  /** One sample: its cache slot, what it has generated, and its own random stream. */
+  private static final class Sequence {
+    final Group group;
+    final int index;
+    final int slot;
+    final SplittableRandom random;
+    final IncrementalDecoder text;
+    int[] tokens = new int[16];
+    float[] logprobs = new float[16];
+    int[] versions = new int[16];
+    int generated;
+
+    /** Tokens whose keys and values are in the cache: the prompt and all but the last token. */
+    int cached;
+
+    Sequence(Group group, int index, int slot, Tokenizer tokenizer) {
+      this.group = group;
+      this.index = index;
+      this.slot = slot;
+      SamplingParams params = group.pending.request.params();
+      // A stream per (seed, sample index): the same completions however requests are batched.
+      this.random = new SplittableRandom(params.seed() * 0x9E3779B97F4A7C15L + index);
+      this.text = params.stop().isEmpty() || tokenizer == null ? null : new IncrementalDecoder(tokenizer);
+    }
+
+    void add(int token, double logprob, int version) {
+      if (generated == tokens.length) {
+        tokens = Arrays.copyOf(tokens, 2 * generated);
+        logprobs = Arrays.copyOf(logprobs, 2 * generated);
+        versions = Arrays.copyOf(versions, 2 * generated);
+      }
+      tokens[generated] = token;
+      logprobs[generated] = (float) logprob;
+      versions[generated] = version;
+      generated++;
+    }
+
+    int last() {
+      return tokens[generated - 1];
+    }
+
+    int[] prompt() {
+      return group.pending.request.promptTokens();
+    }
+  }
+
+  /**
+   * @param model the policy; an attached adapter is what updates replace
+   * @param slots most sequences decoded at once
+   * @param maxLength longest sequence (prompt + completion) a slot holds
+   * @param prefillBudget most prompt tokens prefilled in one step (bounds activation memory)
+   * @param eosIds token ids that end a completion
+   * @param tokenizer decodes completions for stop strings; null when there are none
+   */
+  public GenerationEngine(
+      Decoder model, int slots, int maxLength, int prefillBudget, int[] eosIds, Tokenizer tokenizer) {
+    this.model = model;
+    this.ops = model.ops();
+    this.cache = new KvCache(ops, model.config(), slots, maxLength);
+    this.maxLength = maxLength;
+    this.prefillBudget = Math.max(prefillBudget, maxLength);
+    this.eosIds = eosIds.clone();
+    this.tokenizer = tokenizer;
+    this.acts = model.newActivations(Math.max(this.prefillBudget, slots), false);
+    this.logits = ops.zeros(slots, model.config().vocabSize());
+    for (int s = 0; s < slots; s++) {
+      freeSlots.add(s);
+    }
+  }
+
+  /** Queues a request; {@code onDone} runs on the compute thread when its group is complete. */
+  public void submit(SampleRequest request, Consumer<RolloutGroup> onDone) {
+    if (request.groupSize() > cache.slots()) {
+      throw new IllegalArgumentException(
+          "request "
+              + request.requestId()
+              + " wants "
+              + request.groupSize()
+              + " samples but the sampler has "
+              + cache.slots()
+              + " slots");
+    }
+    if (request.promptTokens().length >= maxLength) {
+      throw new IllegalArgumentException(
+          "request "
+              + request.requestId()
+              + ": prompt of "
+              + request.promptTokens().length
+              + " tokens leaves no room in sequences of at most "
+              + maxLength);
+    }
+    int vocab = model.config().vocabSize();
+    for (int t : request.promptTokens()) {
+      if (t < 0 || t >= vocab) {
+        throw new IllegalArgumentException(
+            "request " + request.requestId() + ": token id " + t + " outside [0, " + vocab + ")");
+      }
+    }
+    submitted.add(new Pending(request, onDone));
+  }
+
+  /** Queues new adapter weights, applied between two steps. */
+  public void updateAdapter(AdapterUpdate update) {
+    updates.add(update);
+  }
+
+  /** The adapter version new tokens are drawn with. */
+  public int version() {
+    return version;
+  }
+
+  public EngineStats stats() {
+    return stats;
+  }
+
+  /** Whether anything is queued or being generated. */
+  public boolean busy() {
+    return !live.isEmpty() || !queue.isEmpty() || !submitted.isEmpty() || !updates.isEmpty();
+  }
+
+  /** Generates until every submitted request is done. */
+  public void runUntilIdle() {
+    while (busy()) {
+      step();
+    }
+  }
+
+  /**
+   * One engine step: apply a pending adapter update, admit queued requests into free slots
+   * (prefill and first token), then decode one token for every live sequence.
+   */
+  public void step() {
+    long start = System.nanoTime();
+    for (Pending p; (p = submitted.poll()) != null; ) {
+      queue.add(p);
+    }
+    for (AdapterUpdate u; (u = updates.poll()) != null; ) {
+      apply(u);
+    }
+    int admittedTokens = admit();
+    int decoded = decode();
+    stats.record(System.nanoTime() - start, decoded, admittedTokens, live.size(), cache.slots(), queue.size());
+  }
+
+  // ---- admission: prefill once, fork to G slots, draw the first tokens ----
+
+  private int admit() {
+    List<Pending> batch = new ArrayList<>();
+    int tokens = 0;
+    int slotsLeft = freeSlots.size();
+    while (!queue.isEmpty()) {
+      Pending next = queue.peek();
+      int length = next.request.promptTokens().length;
+      if (next.request.groupSize() > slotsLeft || (!batch.isEmpty() && tokens + length > prefillBudget)) {
+        break;
+      }
+      batch.add(queue.poll());
+      tokens += length;
+      slotsLeft -= next.request.groupSize();
+    }
+    if (batch.isEmpty()) {
+      return 0;
+    }
+    List<Group> groups = new ArrayList<>();
+    List<int[]> prompts = new ArrayList<>();
+    int[] firstSlots = new int[batch.size()];
+    List<List<Integer>> slotsOf = new ArrayList<>();
+    for (int i = 0; i < batch.size(); i++) {
+      Pending p = batch.get(i);
+      groups.add(new Group(p));
+      prompts.add(p.request.promptTokens());
+      List<Integer> slots = new ArrayList<>();
+      for (int g = 0; g < p.request.groupSize(); g++) {
+        slots.add(freeSlots.poll());
+      }
+      slotsOf.add(slots);
+      firstSlots[i] = slots.getFirst();
+    }
+    SequenceBatch prefill =
+        SequenceBatch.withCache(prompts, firstSlots, new int[batch.size()], cache);
+    Tensor hidden = model.forward(acts, prefill, cache);
+    for (int i = 0; i < batch.size(); i++) {
+      int[] prompt = prompts.get(i);
+      int lastRow = prefill.attention().queryStart()[i] + prompt.length - 1;
+      Tensor row = ops.rows(logits, 0, 1);
+      ops.logits(row, ops.rows(hidden, lastRow, 1), model.head().value(), 1f);
+      float[] z = ops.download(row);
+      Group group = groups.get(i);
+      for (int g = 0; g < group.done.length; g++) {
+        int slot = slotsOf.get(i).get(g);
+        if (g > 0) {
+          cache.copySlot(ops, firstSlots[i], slot, prompt.length);
+        }
+        Sequence sequence = new Sequence(group, g, slot, tokenizer);
+        sequence.cached = prompt.length;
+        live.add(sequence);
+        sample(sequence, z);
+      }
+    }
+    return tokens;
+  }
+
+  // ---- decoding: one token for every live sequence ----
+
+  private int decode() {
+    if (live.isEmpty()) {
+      return 0;
+    }
+    List<int[]> next = new ArrayList<>(live.size());
+    int[] slots = new int[live.size()];
+    int[] past = new int[live.size()];
+    for (int i = 0; i < live.size(); i++) {
+      Sequence s = live.get(i);
+      next.add(new int[] {s.last()});
+      slots[i] = s.slot;
+      past[i] = s.cached;
+    }
+    SequenceBatch batch = SequenceBatch.withCache(next, slots, past, cache);
+    Tensor hidden = model.forward(acts, batch, cache);
+    Tensor rows = ops.rows(logits, 0, live.size());
+    ops.logits(rows, hidden, model.head().value(), 1f);
+    float[] all = ops.download(rows);
+    int vocab = model.config().vocabSize();
+    List<Sequence> stepping = new ArrayList<>(live);
+    for (int i = 0; i < stepping.size(); i++) {
+      Sequence s = stepping.get(i);
+      s.cached++;
+      sample(s, Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab));
+    }
+    return stepping.size();
+  }
+
+  /** Draws the sequence's next token from raw logits {@code z}, then checks whether it is done. */
+  private void sample(Sequence s, float[] z) {
+    SamplingParams params = s.group.pending.request.params();
+    TokenSampler.Choice choice = TokenSampler.choose(z, params, s.random.nextDouble());
+    s.add(choice.token(), choice.logprob(), version);
+    FinishReason reason = null;
+    if (isEos(choice.token())) {
+      reason = FinishReason.STOP;
+    } else if (s.text != null && endsWithStop(s, params)) {
+      reason = FinishReason.STOP;
+    } else if (s.generated >= params.maxTokens() || s.prompt().length + s.generated >= maxLength) {
+      reason = FinishReason.LENGTH;
+    }
+    if (reason != null) {
+      finish(s, reason);
+    }
+  }
+
+  private boolean isEos(int token) {
+    for (int id : eosIds) {
+      if (id == token) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Feeds the new token to the sequence's text and looks for a stop string in its tail. */
+  private static boolean endsWithStop(Sequence s, SamplingParams params) {
+    String added = s.text.push(s.last());
+    if (added.isEmpty()) {
+      return false;
+    }
+    String text = s.text.text();
+    for (String stop : params.stop()) {
+      // Only a match that involves the new text is new.
+      int from = Math.max(0, text.length() - added.length() - stop.length() + 1);
+      if (text.indexOf(stop, from) >= 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void finish(Sequence s, FinishReason reason) {
+    live.remove(s);
+    freeSlots.add(s.slot);
+    s.group.done[s.index] =
+        new Completion(
+            Arrays.copyOf(s.tokens, s.generated),
+            Arrays.copyOf(s.logprobs, s.generated),
+            Arrays.copyOf(s.versions, s.generated),
+            reason);
+    if (--s.group.remaining == 0) {
+      SampleRequest request = s.group.pending.request;
+      stats.groupsDone++;
+      s.group.pending.onDone.accept(
+          new RolloutGroup(request.requestId(), request.promptTokens(), List.of(s.group.done)));
+    }
+  }
+
+  /** Ends every live and queued request with what it has, finish reason {@code aborted}. */
+  public void abortAll() {
+    for (Sequence s : new ArrayList<>(live)) {
+      finish(s, FinishReason.ABORTED);
+    }
+    for (Pending p; (p = submitted.poll()) != null; ) {
+      queue.add(p);
+    }
+    for (Pending p; (p = queue.poll()) != null; ) {
+      Completion[] empty = new Completion[p.request.groupSize()];
+      Arrays.fill(empty, new Completion(new int[0], new float[0], new int[0], FinishReason.ABORTED));
+      p.onDone.accept(new RolloutGroup(p.request.requestId(), p.request.promptTokens(), List.of(empty)));
+    }
+  }
+
+  // ---- adapter updates ----
+
+  private void apply(AdapterUpdate update) {
+    List<Parameter> targets = new ArrayList<>();
+    for (Linear linear : model.linears()) {
+      if (linear.loraA() != null) {
+        targets.add(linear.loraA());
+        targets.add(linear.loraB());
+      }
+    }
+    if (targets.isEmpty()) {
+      throw new IllegalStateException(
+          "adapter update " + update.version() + " for a sampler whose model has no adapter");
+    }
+    Map<String, FloatTensor> tensors = update.tensors();
+    for (Parameter p : targets) {
+      FloatTensor t = tensors.get(p.name());
+      if (t == null) {
+        throw new IllegalArgumentException(
+            "adapter update " + update.version() + " lacks tensor " + p.name());
+      }
+      long expected = p.value().size();
+      if (t.data().length != expected) {
+        throw new IllegalArgumentException(
+            "adapter update "
+                + update.version()
+                + ": tensor "
+                + p.name()
+                + " has "
+                + t.data().length
+                + " values, expected "
+                + p.value().shapeString());
+      }
+    }
+    for (Parameter p : targets) {
+      FloatTensor t = tensors.get(p.name());
+      p.setValue(ops.upload(t.data(), p.value().rows(), p.value().cols()));
+    }
+    version = update.version();
+    stats.updatesApplied++;
+    recomputeCaches();
+  }
+
+  /** Re-prefills every live sequence's cached tokens with the current adapter. */
+  private void recomputeCaches() {
+    int i = 0;
+    while (i < live.size()) {
+      List<int[]> chunks = new ArrayList<>();
+      List<Integer> slots = new ArrayList<>();
+      int tokens = 0;
+      while (i < live.size()) {
+        Sequence s = live.get(i);
+        if (!chunks.isEmpty() && tokens + s.cached > prefillBudget) {
+          break;
+        }
+        int[] cached = Arrays.copyOf(s.prompt(), s.cached);
+        System.arraycopy(s.tokens, 0, cached, s.prompt().length, s.cached - s.prompt().length);
+        chunks.add(cached);
+        slots.add(s.slot);
+        tokens += s.cached;
+        i++;
+      }
+      SequenceBatch batch =
+          SequenceBatch.withCache(
+              chunks, slots.stream().mapToInt(Integer::intValue).toArray(), new int[chunks.size()], cache);
+      model.forward(acts, batch, cache);
+    }
+  }
+}

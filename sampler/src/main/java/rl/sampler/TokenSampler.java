@@ -1,0 +1,115 @@
+package rl.sampler;
+
+import java.util.Arrays;
+import rl.core.messages.SamplingParams;
+
+/**
+ * Draws one token from a row of raw logits and reports its logprob under {@code softmax(logits /
+ * T)} over the full vocabulary, whatever top-k / top-p / min-p kept. Works in double.
+ */
+final class TokenSampler {
+  private TokenSampler() {}
+
+  /** A drawn token and its logprob. */
+  record Choice(int token, double logprob) {}
+
+  /**
+   * @param logits raw logits {@code [V]}
+   * @param uniform a uniform draw in [0, 1) from the sequence's own random stream
+   */
+  static Choice choose(float[] logits, SamplingParams params, double uniform) {
+    double invT = 1.0 / params.logprobTemperature();
+    int vocab = logits.length;
+    int best = 0;
+    for (int v = 1; v < vocab; v++) {
+      if (logits[v] > logits[best]) {
+        best = v;
+      }
+    }
+    double max = logits[best] * invT;
+    double sum = 0;
+    for (int v = 0; v < vocab; v++) {
+      sum += Math.exp(logits[v] * invT - max);
+    }
+    double logSum = max + Math.log(sum);
+    if (params.isGreedy()) {
+      return new Choice(best, logits[best] * invT - logSum);
+    }
+    int token = draw(logits, invT, logSum, params, uniform);
+    return new Choice(token, logits[token] * invT - logSum);
+  }
+
+  private static int draw(
+      float[] logits, double invT, double logSum, SamplingParams params, double uniform) {
+    int vocab = logits.length;
+    boolean filtered =
+        (params.topK() > 0 && params.topK() < vocab) || params.topP() < 1 || params.minP() > 0;
+    if (!filtered) {
+      // The common RL case: the full distribution, walked in id order.
+      double target = uniform;
+      double cumulative = 0;
+      int last = 0;
+      for (int v = 0; v < vocab; v++) {
+        double p = Math.exp(logits[v] * invT - logSum);
+        if (p > 0) {
+          last = v;
+        }
+        cumulative += p;
+        if (cumulative > target) {
+          return v;
+        }
+      }
+      return last;
+    }
+    // Candidates by decreasing probability: pack (logit, id) so one primitive sort orders them.
+    long[] order = new long[vocab];
+    for (int v = 0; v < vocab; v++) {
+      order[v] = ((long) sortableBits(logits[v]) << 32) | (0xFFFFFFFFL - v);
+    }
+    Arrays.sort(order);
+    int kept = vocab;
+    if (params.topK() > 0) {
+      kept = Math.min(kept, params.topK());
+    }
+    double topProbability = Math.exp(logitOf(order[vocab - 1], logits) * invT - logSum);
+    double cumulative = 0;
+    int count = 0;
+    for (int i = vocab - 1; i >= vocab - kept; i--) {
+      int v = idOf(order[i]);
+      double p = Math.exp(logits[v] * invT - logSum);
+      if (count > 0 && p < params.minP() * topProbability) {
+        break;
+      }
+      cumulative += p;
+      count++;
+      if (cumulative >= params.topP()) {
+        break;
+      }
+    }
+    // Draw within the kept mass.
+    double target = uniform * cumulative;
+    double running = 0;
+    for (int i = vocab - 1; i >= vocab - count; i--) {
+      int v = idOf(order[i]);
+      running += Math.exp(logits[v] * invT - logSum);
+      if (running > target) {
+        return v;
+      }
+    }
+    return idOf(order[vocab - count]);
+  }
+
+  /** Float bits ordered like the floats themselves, as an unsigned-comparable int. */
+  private static int sortableBits(float value) {
+    int bits = Float.floatToIntBits(value);
+    return bits >= 0 ? bits : bits ^ 0x7FFFFFFF;
+  }
+
+  private static int idOf(long packed) {
+    return (int) (0xFFFFFFFFL - (packed & 0xFFFFFFFFL));
+  }
+
+  private static float logitOf(long packed, float[] logits) {
+    return logits[idOf(packed)];
+  }
+}

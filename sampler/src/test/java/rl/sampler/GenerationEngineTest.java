@@ -1,0 +1,305 @@
+package rl.sampler;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+import rl.core.config.LoraConfig;
+import rl.core.lora.LoraAdapter;
+import rl.core.messages.AdapterUpdate;
+import rl.core.messages.Completion;
+import rl.core.messages.FinishReason;
+import rl.core.messages.RolloutGroup;
+import rl.core.messages.SampleRequest;
+import rl.core.messages.SamplingParams;
+import rl.core.model.Activations;
+import rl.core.model.Decoder;
+import rl.core.model.HfModelConfig;
+import rl.core.model.Parameter;
+import rl.core.safetensors.FloatTensor;
+import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Ops;
+import rl.core.tokenizer.HfTokenizer;
+import rl.core.tokenizer.ToyTokenizer;
+
+class GenerationEngineTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static Path fixtures() {
+    String property = System.getProperty("rl.fixtures");
+    if (property != null && !property.isBlank()) {
+      return Path.of(property);
+    }
+    return Path.of(System.getProperty("rl.repo", ".."), "core/src/test/resources/fixtures");
+  }
+
+  static int[] ints(JsonNode array) {
+    int[] out = new int[array.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = array.get(i).asInt();
+    }
+    return out;
+  }
+
+  /** Runs requests to completion and returns their groups by request id. */
+  static Map<String, RolloutGroup> generate(GenerationEngine engine, List<SampleRequest> requests) {
+    Map<String, RolloutGroup> out = new HashMap<>();
+    for (SampleRequest r : requests) {
+      engine.submit(r, g -> out.put(g.requestId(), g));
+    }
+    engine.runUntilIdle();
+    assertEquals(requests.size(), out.size());
+    return out;
+  }
+
+  static SamplingParams sampling(double temperature, int maxTokens, long seed) {
+    return new SamplingParams(temperature, 1, 0, 0, maxTokens, List.of(), seed);
+  }
+
+  @TestFactory
+  Stream<DynamicTest> greedyReproducesEveryFixture() throws IOException {
+    List<Path> dirs;
+    try (Stream<Path> list = Files.list(fixtures().resolve("models"))) {
+      dirs = list.filter(d -> Files.exists(d.resolve("fixture.json"))).sorted().toList();
+    }
+    return dirs.stream()
+        .map(
+            dir ->
+                DynamicTest.dynamicTest(
+                    dir.getFileName().toString(),
+                    () -> {
+                      JsonNode f = JSON.readTree(dir.resolve("fixture.json").toFile());
+                      for (boolean adapter : new boolean[] {false, true}) {
+                        Decoder model = Decoder.load(dir.resolve("model"), new Nd4jOps());
+                        if (adapter) {
+                          LoraAdapter.load(dir.resolve("adapter"), model);
+                        }
+                        int[] eos =
+                            model.config().eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
+                        GenerationEngine engine = new GenerationEngine(model, 4, 64, 64, eos, null);
+                        JsonNode prompts = f.get("greedy_prompts");
+                        JsonNode expected = f.get(adapter ? "greedy_adapted" : "greedy_base");
+                        List<SampleRequest> requests = new ArrayList<>();
+                        for (int i = 0; i < prompts.size(); i++) {
+                          // The reference masked token id 0 as padding (see ModelFixtureTest).
+                          int[] prompt =
+                              java.util.Arrays.stream(ints(prompts.get(i)))
+                                  .filter(id -> id != 0)
+                                  .toArray();
+                          requests.add(
+                              new SampleRequest(
+                                  "p" + i, prompt, 1, SamplingParams.greedy(expected.get(i).size())));
+                        }
+                        Map<String, RolloutGroup> groups = generate(engine, requests);
+                        for (int i = 0; i < prompts.size(); i++) {
+                          assertArrayEquals(
+                              ints(expected.get(i)),
+                              groups.get("p" + i).completions().getFirst().tokens(),
+                              (adapter ? "adapted" : "base") + " prompt " + i);
+                        }
+                      }
+                    }));
+  }
+
+  private static final HfModelConfig SMALL = HfModelConfig.of("qwen2", 32, 48, 2, 4, 2, 29);
+
+  private static Decoder smallModel(long seed) {
+    return Decoder.random(SMALL, new Nd4jOps(), seed, 0.3);
+  }
+
+  private static List<SampleRequest> requests(int count, int group, SamplingParams params) {
+    Random random = new Random(5);
+    List<SampleRequest> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int[] prompt = new int[3 + random.nextInt(6)];
+      for (int t = 0; t < prompt.length; t++) {
+        prompt[t] = random.nextInt(SMALL.vocabSize());
+      }
+      SamplingParams p =
+          new SamplingParams(
+              params.temperature(), params.topP(), params.topK(), params.minP(),
+              params.maxTokens(), params.stop(), params.seed() + i);
+      out.add(new SampleRequest("r" + i, prompt, group, p));
+    }
+    return out;
+  }
+
+  /** Logprob of each completion token under a fresh whole-sequence forward. */
+  private static float[] freshLogprobs(Decoder model, int[] prompt, int[] completion, double t) {
+    int[] sequence = java.util.Arrays.copyOf(prompt, prompt.length + completion.length);
+    System.arraycopy(completion, 0, sequence, prompt.length, completion.length);
+    Activations acts = model.newActivations(sequence.length, false);
+    float[] all = model.sequenceLogprobs(acts, List.of(sequence), (float) t)[0];
+    return java.util.Arrays.copyOfRange(all, prompt.length - 1, all.length);
+  }
+
+  @Test
+  void recordedLogprobsEqualAFreshForward() {
+    Decoder model = smallModel(1);
+    LoraAdapter.create(model, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+    GenerationEngine engine = new GenerationEngine(model, 8, 40, 64, new int[0], null);
+    SamplingParams params = new SamplingParams(0.8, 1, 0, 0, 12, List.of(), 11);
+    for (RolloutGroup group : generate(engine, requests(3, 4, params)).values()) {
+      for (Completion c : group.completions()) {
+        assertEquals(12, c.tokens().length);
+        assertEquals(FinishReason.LENGTH, c.finishReason());
+        assertArrayEquals(
+            freshLogprobs(model, group.promptTokens(), c.tokens(), 0.8), c.logprobs(), 1e-4f);
+      }
+    }
+  }
+
+  @Test
+  void sameSeedSameCompletionsAndBatchingChangesNothing() {
+    SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 10, List.of(), 21);
+    List<SampleRequest> requests = requests(5, 3, params);
+    // Few slots: requests queue and refill slots as others finish.
+    Map<String, RolloutGroup> batched =
+        generate(new GenerationEngine(smallModel(2), 4, 32, 16, new int[] {7}, null), requests);
+    Map<String, RolloutGroup> again =
+        generate(new GenerationEngine(smallModel(2), 4, 32, 16, new int[] {7}, null), requests);
+    for (SampleRequest r : requests) {
+      Map<String, RolloutGroup> alone =
+          generate(new GenerationEngine(smallModel(2), 3, 32, 16, new int[] {7}, null), List.of(r));
+      for (int g = 0; g < 3; g++) {
+        Completion a = batched.get(r.requestId()).completions().get(g);
+        assertArrayEquals(a.tokens(), again.get(r.requestId()).completions().get(g).tokens());
+        assertArrayEquals(a.tokens(), alone.get(r.requestId()).completions().get(g).tokens(), r.requestId() + " sample " + g);
+        assertArrayEquals(a.logprobs(), alone.get(r.requestId()).completions().get(g).logprobs(), 1e-5f);
+      }
+    }
+    // Samples of one prompt differ: each draws from its own stream.
+    RolloutGroup first = batched.get("r0");
+    assertTrue(
+        !java.util.Arrays.equals(first.completions().get(0).tokens(), first.completions().get(1).tokens()));
+  }
+
+  @Test
+  void eosEndsACompletionWithStop() {
+    GenerationEngine probe = new GenerationEngine(smallModel(3), 2, 32, 16, new int[0], null);
+    SampleRequest request = requests(1, 1, SamplingParams.greedy(8)).getFirst();
+    int[] free = generate(probe, List.of(request)).get("r0").completions().getFirst().tokens();
+    int eos = free[3];
+    GenerationEngine engine = new GenerationEngine(smallModel(3), 2, 32, 16, new int[] {eos}, null);
+    Completion c = generate(engine, List.of(request)).get("r0").completions().getFirst();
+    int firstEos = 0;
+    while (free[firstEos] != eos) {
+      firstEos++;
+    }
+    assertArrayEquals(java.util.Arrays.copyOf(free, firstEos + 1), c.tokens());
+    assertEquals(FinishReason.STOP, c.finishReason());
+  }
+
+  @Test
+  void stopStringsEndACompletion(@TempDir Path dir) throws IOException {
+    ToyTokenizer.write(dir);
+    HfModelConfig config = HfModelConfig.llama(32, 48, 2, 4, 2, ToyTokenizer.VOCAB_SIZE);
+    Decoder model = Decoder.random(config, new Nd4jOps(), 9, 0.3);
+    try (HfTokenizer tokenizer = HfTokenizer.load(dir)) {
+      // Printable ASCII prompt; greedy output of a random model is arbitrary bytes.
+      SampleRequest free =
+          new SampleRequest("free", tokenizer.encode("hello"), 1, SamplingParams.greedy(24));
+      int[] tokens =
+          generate(new GenerationEngine(model, 2, 64, 32, new int[0], tokenizer), List.of(free))
+              .get("free").completions().getFirst().tokens();
+      String text = tokenizer.decode(tokens);
+      // The first two printable ASCII characters in a row (a random model emits raw bytes).
+      int at = 0;
+      while (at + 1 < text.length() && !(printable(text.charAt(at)) && printable(text.charAt(at + 1)))) {
+        at++;
+      }
+      assertTrue(at + 1 < text.length(), "greedy output has two printable characters: " + text);
+      String stop = text.substring(at, at + 2);
+      SamplingParams withStop = new SamplingParams(0, 1, 0, 0, 24, List.of(stop), 0);
+      Completion c =
+          generate(
+                  new GenerationEngine(model, 2, 64, 32, new int[0], tokenizer),
+                  List.of(new SampleRequest("stop", free.promptTokens(), 1, withStop)))
+              .get("stop").completions().getFirst();
+      assertEquals(FinishReason.STOP, c.finishReason());
+      String produced = tokenizer.decode(c.tokens());
+      assertTrue(produced.endsWith(stop), produced + " ends with " + stop);
+      assertEquals(produced.indexOf(stop), produced.length() - stop.length(), "stops at the first match");
+    }
+  }
+
+  private static boolean printable(char c) {
+    return c >= '!' && c <= '~';
+  }
+
+  @Test
+  void adapterUpdateMidGenerationSwitchesVersionAndPolicy() {
+    Decoder model = smallModel(4);
+    LoraAdapter adapter =
+        LoraAdapter.create(model, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+    Ops ops = model.ops();
+    Map<String, float[]> before = new LinkedHashMap<>();
+    Map<String, FloatTensor> after = new LinkedHashMap<>();
+    Random random = new Random(8);
+    for (Parameter p : adapter.parameters()) {
+      before.put(p.name(), ops.download(p.value()));
+      float[] v = new float[(int) p.value().size()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = (float) (random.nextGaussian() * 0.3);
+      }
+      after.put(p.name(), new FloatTensor(v, new long[] {p.value().rows(), p.value().cols()}));
+    }
+    GenerationEngine engine = new GenerationEngine(model, 4, 40, 32, new int[0], null);
+    SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 16, List.of(), 2);
+    List<RolloutGroup> out = new ArrayList<>();
+    List<SampleRequest> requests = requests(2, 2, params);
+    requests.forEach(r -> engine.submit(r, out::add));
+    for (int i = 0; i < 6; i++) {
+      engine.step();
+    }
+    engine.updateAdapter(new AdapterUpdate(1, after));
+    engine.runUntilIdle();
+    assertEquals(2, out.size());
+    assertEquals(1, engine.version());
+
+    // A second model holding the same two policies, to score with.
+    Decoder old = smallModel(4);
+    LoraAdapter oldAdapter = LoraAdapter.create(old, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+    Decoder updated = smallModel(4);
+    LoraAdapter newAdapter = LoraAdapter.create(updated, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+    for (Parameter p : newAdapter.parameters()) {
+      FloatTensor t = after.get(p.name());
+      p.setValue(ops.upload(t.data(), p.value().rows(), p.value().cols()));
+    }
+    for (RolloutGroup group : out) {
+      for (Completion c : group.completions()) {
+        int switchAt = 0;
+        while (switchAt < c.versions().length && c.versions()[switchAt] == 0) {
+          switchAt++;
+        }
+        assertTrue(switchAt > 0 && switchAt < c.tokens().length, "tokens on both sides of the update");
+        for (int t = switchAt; t < c.versions().length; t++) {
+          assertEquals(1, c.versions()[t]);
+        }
+        float[] oldLp = freshLogprobs(old, group.promptTokens(), c.tokens(), 1.0);
+        float[] newLp = freshLogprobs(updated, group.promptTokens(), c.tokens(), 1.0);
+        for (int t = 0; t < c.tokens().length; t++) {
+          float expected = t < switchAt ? oldLp[t] : newLp[t];
+          assertEquals(expected, c.logprobs()[t], 1e-4f, "token " + t + " version " + c.versions()[t]);
+        }
+      }
+    }
+    assertTrue(oldAdapter.parameters().size() > 0 && before.size() > 0);
+  }
+}
