@@ -10,7 +10,12 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Reinforcement learning with verifiable rewards for language models, on the JVM.",
-    subcommands = {ConfigCommand.class, TestCommand.class},
+    subcommands = {
+      ConfigCommand.class,
+      LogprobsCommand.class,
+      RewardCommand.class,
+      TestCommand.class
+    },
     usageHelpAutoWidth = true)
 public final class RlCommand implements Runnable {
   @Spec CommandSpec spec;

@@ -1,0 +1,2 @@
+/** Measurements of the rewards module, run as plain main classes (see BENCHMARKS.md). */
+package rl.rewards.bench;
