@@ -3,10 +3,10 @@ package rl.core.tokenizer;
 import java.util.Arrays;
 
 /**
- * Turns a stream of token ids into text as it arrives, for streaming output and stop strings.
- * Never emits half a character: a token that ends inside a multi-byte UTF-8 sequence decodes to
- * U+FFFD, so text is held back until a later token completes it. The pieces emitted so far always
- * equal the full decode of the ids so far, minus such an unfinished tail.
+ * Turns a stream of token ids into text as it arrives, for streaming output and stop strings. Never
+ * emits half a character: a token that ends inside a multi-byte UTF-8 sequence decodes to U+FFFD,
+ * so text is held back until a later token completes it. The pieces emitted so far always equal the
+ * full decode of the ids so far, minus such an unfinished tail.
  *
  * <p>Decodes a short window (from the last emitted boundary), not the whole sequence, so a long
  * generation costs linear time.

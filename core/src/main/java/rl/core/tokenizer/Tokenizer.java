@@ -33,8 +33,8 @@ public interface Tokenizer {
   Path source();
 
   /**
-   * The id of a token string such as {@code "<|im_end|>"}: an added token's id, or the id of a
-   * text that encodes to exactly one token; empty otherwise.
+   * The id of a token string such as {@code "<|im_end|>"}: an added token's id, or the id of a text
+   * that encodes to exactly one token; empty otherwise.
    */
   OptionalInt tokenId(String token);
 

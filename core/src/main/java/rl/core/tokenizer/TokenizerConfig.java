@@ -40,7 +40,8 @@ public record TokenizerConfig(
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public TokenizerConfig {
-    chatTemplates = Map.copyOf(chatTemplates);
+    // Keep the file's order of named templates for messages.
+    chatTemplates = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(chatTemplates));
     generationEosIds = List.copyOf(generationEosIds);
   }
 
@@ -53,8 +54,7 @@ public record TokenizerConfig(
     String pad = tokenText(file, config, "pad_token");
     JsonNode addBos = config.path("add_bos_token");
     if (!addBos.isMissingNode() && !addBos.isNull() && !addBos.isBoolean()) {
-      throw new TokenizerException(
-          file + ": add_bos_token must be true or false, found " + addBos);
+      throw new TokenizerException(file + ": add_bos_token must be true or false, found " + addBos);
     }
     Map<String, String> templates = new LinkedHashMap<>();
     JsonNode template = config.path("chat_template");
@@ -75,7 +75,8 @@ public record TokenizerConfig(
       }
     } else if (!template.isMissingNode() && !template.isNull()) {
       throw new TokenizerException(
-          file + ": chat_template must be a string or a list of named templates, found "
+          file
+              + ": chat_template must be a string or a list of named templates, found "
               + template.getNodeType());
     }
     Path generationFile = dir.resolve(GENERATION_CONFIG_FILE);
@@ -96,8 +97,7 @@ public record TokenizerConfig(
       throw new TokenizerException(
           generationFile + ": eos_token_id must be an integer or a list, found " + eosId);
     }
-    return new TokenizerConfig(
-        bos, eos, pad, addBos.asBoolean(false), templates, eosIds, file);
+    return new TokenizerConfig(bos, eos, pad, addBos.asBoolean(false), templates, eosIds, file);
   }
 
   /** The named template, or the default one when {@code name} is null. */

@@ -10,10 +10,10 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Writes the tokenizer of the project's small demo models: byte-level BPE with no merges, so
- * token id b (0–255) is the byte b, followed by the special tokens a chat needs, plus a minimal
- * ChatML template. The files have the Hugging Face layout and load through {@link HfTokenizer}
- * and {@link TokenizerConfig} like any real tokenizer.
+ * Writes the tokenizer of the project's small demo models: byte-level BPE with no merges, so token
+ * id b (0–255) is the byte b, followed by the special tokens a chat needs, plus a minimal ChatML
+ * template. The files have the Hugging Face layout and load through {@link HfTokenizer} and {@link
+ * TokenizerConfig} like any real tokenizer.
  */
 public final class ToyTokenizer {
   /** Special tokens, ids 256, 257, 258. */
@@ -37,7 +37,8 @@ public final class ToyTokenizer {
   /** Writes {@code tokenizer.json} and {@code tokenizer_config.json} into {@code dir}. */
   public static void write(Path dir) throws IOException {
     Files.createDirectories(dir);
-    Files.writeString(dir.resolve(HfTokenizer.TOKENIZER_FILE), JSON.writeValueAsString(tokenizerJson()));
+    Files.writeString(
+        dir.resolve(HfTokenizer.TOKENIZER_FILE), JSON.writeValueAsString(tokenizerJson()));
     ObjectNode config = JSON.createObjectNode();
     config.put("tokenizer_class", "PreTrainedTokenizerFast");
     config.putNull("bos_token");
@@ -45,8 +46,7 @@ public final class ToyTokenizer {
     config.put("pad_token", "<|endoftext|>");
     config.put("add_bos_token", false);
     config.put("chat_template", CHAT_TEMPLATE);
-    Files.writeString(
-        dir.resolve(TokenizerConfig.CONFIG_FILE), JSON.writeValueAsString(config));
+    Files.writeString(dir.resolve(TokenizerConfig.CONFIG_FILE), JSON.writeValueAsString(config));
   }
 
   private static ObjectNode tokenizerJson() {
@@ -97,11 +97,12 @@ public final class ToyTokenizer {
   }
 
   /**
-   * The byte-level alphabet: printable Latin-1 bytes stand for themselves, every other byte for
-   * the next free code point from U+0100, so each byte is one visible character.
+   * The byte-level alphabet: printable Latin-1 bytes stand for themselves, every other byte for the
+   * next free code point from U+0100, so each byte is one visible character.
    */
   static int byteToUnicode(int b) {
-    boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    boolean printable =
+        (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
     if (printable) {
       return b;
     }

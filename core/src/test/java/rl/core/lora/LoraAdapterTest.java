@@ -54,7 +54,8 @@ class LoraAdapterTest {
   void saveAndLoadRoundTripIsBitExact(@TempDir Path dir) throws IOException {
     Ops ops = new Nd4jOps();
     Decoder model = Decoder.random(CONFIG, ops, 1, 0.1);
-    LoraAdapter saved = randomAdapter(model, lora(2, List.of("q_proj", "v_proj", "down_proj"), true));
+    LoraAdapter saved =
+        randomAdapter(model, lora(2, List.of("q_proj", "v_proj", "down_proj"), true));
     saved.save(dir);
     float[][] before = logprobs(model);
 
@@ -83,7 +84,11 @@ class LoraAdapterTest {
     LoraAdapter.create(model, lora(1, LoraConfig.ALL_TARGETS, false), 3).save(dir);
     String config = Files.readString(dir.resolve("adapter_config.json"));
     for (String field :
-        List.of("\"peft_type\" : \"LORA\"", "\"r\" : 1", "\"lora_alpha\" : 16.0", "\"use_rslora\" : false")) {
+        List.of(
+            "\"peft_type\" : \"LORA\"",
+            "\"r\" : 1",
+            "\"lora_alpha\" : 16.0",
+            "\"use_rslora\" : false")) {
       assertTrue(config.contains(field), field + " in " + config);
     }
     try (var store = rl.core.safetensors.SafetensorsStore.openDirectory(dir)) {
@@ -100,8 +105,7 @@ class LoraAdapterTest {
       Decoder model = Decoder.random(CONFIG, new Nd4jOps(), 1, 0.1);
       float[][] base = logprobs(model);
       LoraAdapter adapter =
-          LoraAdapter.create(
-              model, new LoraConfig(1, 32, LoraConfig.ALL_TARGETS, init, false), 7);
+          LoraAdapter.create(model, new LoraConfig(1, 32, LoraConfig.ALL_TARGETS, init, false), 7);
       float[] a = model.ops().download(adapter.parameters().get(0).value());
       float[] b = model.ops().download(adapter.parameters().get(1).value());
       boolean aZero = allZero(a);
@@ -203,7 +207,8 @@ class LoraAdapterTest {
   void adapterTensorOfTheWrongShapeIsNamed(@TempDir Path dir) throws IOException {
     Decoder small = Decoder.random(CONFIG, new Nd4jOps(), 1, 0.1);
     LoraAdapter.create(small, lora(1, LoraConfig.ALL_TARGETS, false), 3).save(dir);
-    Decoder wider = Decoder.random(HfModelConfig.of("qwen2", 64, 48, 2, 4, 2, 13), new Nd4jOps(), 1, 0.1);
+    Decoder wider =
+        Decoder.random(HfModelConfig.of("qwen2", 64, 48, 2, 4, 2, 13), new Nd4jOps(), 1, 0.1);
     String message =
         assertThrows(RuntimeException.class, () -> LoraAdapter.load(dir, wider)).getMessage();
     assertTrue(

@@ -20,7 +20,8 @@ class ModelLoadErrorsTest {
   private static Path copyOfLlamaTiny(Path dir) throws IOException {
     Path source = Fixtures.root().resolve("models/llama-tiny/model");
     Path target = Files.createDirectories(dir.resolve("model"));
-    for (String file : new String[] {"config.json", "generation_config.json", "model.safetensors"}) {
+    for (String file :
+        new String[] {"config.json", "generation_config.json", "model.safetensors"}) {
       Files.copy(source.resolve(file), target.resolve(file));
     }
     return target;
@@ -38,8 +39,8 @@ class ModelLoadErrorsTest {
   }
 
   /** Rewrites the checkpoint through {@code edit} (float32). */
-  private static void rewrite(Path model, java.util.function.Consumer<Map<String, FloatTensor>> edit)
-      throws IOException {
+  private static void rewrite(
+      Path model, java.util.function.Consumer<Map<String, FloatTensor>> edit) throws IOException {
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
     Path file = model.resolve("model.safetensors");
     try (SafetensorsStore store = SafetensorsStore.openFile(file)) {
@@ -89,7 +90,8 @@ class ModelLoadErrorsTest {
     Path model = copyOfLlamaTiny(dir);
     Path config = model.resolve("config.json");
     Files.writeString(
-        config, Files.readString(config).replace("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\""));
+        config,
+        Files.readString(config).replace("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\""));
     assertMentions(loadError(model), "config.json", "model_type", "gpt2", "llama");
   }
 
@@ -98,7 +100,8 @@ class ModelLoadErrorsTest {
     Path model = copyOfLlamaTiny(dir);
     Path config = model.resolve("config.json");
     Files.writeString(
-        config, Files.readString(config).replace("\"rope_type\": \"default\"", "\"rope_type\": \"yarn\""));
+        config,
+        Files.readString(config).replace("\"rope_type\": \"default\"", "\"rope_type\": \"yarn\""));
     assertMentions(loadError(model), "config.json", "rope_type", "yarn", "llama3");
   }
 

@@ -33,9 +33,33 @@ class IncrementalDecoderTest {
   /** Pieces of text that split UTF-8 sequences across byte-level tokens. */
   private static final List<String> ALPHABET =
       List.of(
-          "a", "Z", " ", "\n", "7", ".", "é", "ß", "ж", "中", "文", "ا", "ש", "ก", "\u0301",
-          "\u0308", "😀", "🧪", "👨\u200d👩\u200d👧", "🏳\ufe0f\u200d🌈", "𝔘", "𐍈", "\t", "ﬁ",
-          "<|im_end|>", "…", "€");
+          "a",
+          "Z",
+          " ",
+          "\n",
+          "7",
+          ".",
+          "é",
+          "ß",
+          "ж",
+          "中",
+          "文",
+          "ا",
+          "ש",
+          "ก",
+          "\u0301",
+          "\u0308",
+          "😀",
+          "🧪",
+          "👨\u200d👩\u200d👧",
+          "🏳\ufe0f\u200d🌈",
+          "𝔘",
+          "𐍈",
+          "\t",
+          "ﬁ",
+          "<|im_end|>",
+          "…",
+          "€");
 
   private static String randomText(Random random) {
     StringBuilder text = new StringBuilder();

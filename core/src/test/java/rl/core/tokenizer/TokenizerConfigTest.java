@@ -45,7 +45,8 @@ class TokenizerConfigTest {
     assertEquals("B", config.chatTemplate("tool_use"));
     assertEquals(List.of(2, 32000), config.generationEosIds());
     assertEquals(
-        dir.resolve("tokenizer_config.json") + ": has no chat template named 'rag'; it has default, tool_use",
+        dir.resolve("tokenizer_config.json")
+            + ": has no chat template named 'rag'; it has default, tool_use",
         assertThrows(TokenizerException.class, () -> config.chatTemplate("rag")).getMessage());
   }
 
@@ -69,12 +70,14 @@ class TokenizerConfigTest {
         message);
     Files.writeString(dir.resolve("tokenizer_config.json"), "{\"eos_token\": 7}");
     assertEquals(
-        dir.resolve("tokenizer_config.json") + ": eos_token must be a string or {\"content\": ...}, found 7",
+        dir.resolve("tokenizer_config.json")
+            + ": eos_token must be a string or {\"content\": ...}, found 7",
         assertThrows(TokenizerException.class, () -> TokenizerConfig.load(dir)).getMessage());
     Files.writeString(dir.resolve("tokenizer_config.json"), "{}");
     Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": \"x\"}");
     assertEquals(
-        dir.resolve("generation_config.json") + ": eos_token_id must be an integer or a list, found \"x\"",
+        dir.resolve("generation_config.json")
+            + ": eos_token_id must be an integer or a list, found \"x\"",
         assertThrows(TokenizerException.class, () -> TokenizerConfig.load(dir)).getMessage());
   }
 }
