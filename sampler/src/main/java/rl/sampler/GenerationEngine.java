@@ -33,8 +33,8 @@ import rl.core.tokenizer.Tokenizer;
  * <p>Each request's prompt is prefilled once and its cache rows are copied to the slots of its G
  * samples; then every step feeds one token per live sequence, whatever its length. A finished
  * sequence frees its slot at once and the queue refills it on the next step. Adapter updates wait
- * for the end of a step; the in-flight sequences' caches are then recomputed with the new
- * adapter, so every token's recorded logprob is exactly its policy version's.
+ * for the end of a step; the in-flight sequences' caches are then recomputed with the new adapter,
+ * so every token's recorded logprob is exactly its policy version's.
  *
  * <p>Single-threaded: {@link #submit} and {@link #updateAdapter} may be called from any thread,
  * everything else from the one compute thread that calls {@link #step}.
@@ -96,7 +96,8 @@ public final class GenerationEngine {
       SamplingParams params = group.pending.request.params();
       // A stream per (seed, sample index): the same completions however requests are batched.
       this.random = new SplittableRandom(params.seed() * 0x9E3779B97F4A7C15L + index);
-      this.text = params.stop().isEmpty() || tokenizer == null ? null : new IncrementalDecoder(tokenizer);
+      this.text =
+          params.stop().isEmpty() || tokenizer == null ? null : new IncrementalDecoder(tokenizer);
     }
 
     void add(int token, double logprob, int version) {
@@ -129,7 +130,12 @@ public final class GenerationEngine {
    * @param tokenizer decodes completions for stop strings; null when there are none
    */
   public GenerationEngine(
-      Decoder model, int slots, int maxLength, int prefillBudget, int[] eosIds, Tokenizer tokenizer) {
+      Decoder model,
+      int slots,
+      int maxLength,
+      int prefillBudget,
+      int[] eosIds,
+      Tokenizer tokenizer) {
     this.model = model;
     this.ops = model.ops();
     this.cache = new KvCache(ops, model.config(), slots, maxLength);
@@ -202,8 +208,8 @@ public final class GenerationEngine {
   }
 
   /**
-   * One engine step: apply a pending adapter update, admit queued requests into free slots
-   * (prefill and first token), then decode one token for every live sequence.
+   * One engine step: apply a pending adapter update, admit queued requests into free slots (prefill
+   * and first token), then decode one token for every live sequence.
    */
   public void step() {
     long start = System.nanoTime();
@@ -215,7 +221,13 @@ public final class GenerationEngine {
     }
     int admittedTokens = admit();
     int decoded = decode();
-    stats.record(System.nanoTime() - start, decoded, admittedTokens, live.size(), cache.slots(), queue.size());
+    stats.record(
+        System.nanoTime() - start,
+        decoded,
+        admittedTokens,
+        live.size(),
+        cache.slots(),
+        queue.size());
   }
 
   // ---- admission: prefill once, fork to G slots, draw the first tokens ----
@@ -227,7 +239,8 @@ public final class GenerationEngine {
     while (!queue.isEmpty()) {
       Pending next = queue.peek();
       int length = next.request.promptTokens().length;
-      if (next.request.groupSize() > slotsLeft || (!batch.isEmpty() && tokens + length > prefillBudget)) {
+      if (next.request.groupSize() > slotsLeft
+          || (!batch.isEmpty() && tokens + length > prefillBudget)) {
         break;
       }
       batch.add(queue.poll());
@@ -377,8 +390,10 @@ public final class GenerationEngine {
     }
     for (Pending p; (p = queue.poll()) != null; ) {
       Completion[] empty = new Completion[p.request.groupSize()];
-      Arrays.fill(empty, new Completion(new int[0], new float[0], new int[0], FinishReason.ABORTED));
-      p.onDone.accept(new RolloutGroup(p.request.requestId(), p.request.promptTokens(), List.of(empty)));
+      Arrays.fill(
+          empty, new Completion(new int[0], new float[0], new int[0], FinishReason.ABORTED));
+      p.onDone.accept(
+          new RolloutGroup(p.request.requestId(), p.request.promptTokens(), List.of(empty)));
     }
   }
 
@@ -446,7 +461,10 @@ public final class GenerationEngine {
       }
       SequenceBatch batch =
           SequenceBatch.withCache(
-              chunks, slots.stream().mapToInt(Integer::intValue).toArray(), new int[chunks.size()], cache);
+              chunks,
+              slots.stream().mapToInt(Integer::intValue).toArray(),
+              new int[chunks.size()],
+              cache);
       model.forward(acts, batch, cache);
     }
   }

@@ -91,7 +91,9 @@ class GenerationEngineTest {
                           LoraAdapter.load(dir.resolve("adapter"), model);
                         }
                         int[] eos =
-                            model.config().eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
+                            model.config().eosTokenIds().stream()
+                                .mapToInt(Integer::intValue)
+                                .toArray();
                         GenerationEngine engine = new GenerationEngine(model, 4, 64, 64, eos, null);
                         JsonNode prompts = f.get("greedy_prompts");
                         JsonNode expected = f.get(adapter ? "greedy_adapted" : "greedy_base");
@@ -104,7 +106,10 @@ class GenerationEngineTest {
                                   .toArray();
                           requests.add(
                               new SampleRequest(
-                                  "p" + i, prompt, 1, SamplingParams.greedy(expected.get(i).size())));
+                                  "p" + i,
+                                  prompt,
+                                  1,
+                                  SamplingParams.greedy(expected.get(i).size())));
                         }
                         Map<String, RolloutGroup> groups = generate(engine, requests);
                         for (int i = 0; i < prompts.size(); i++) {
@@ -133,8 +138,13 @@ class GenerationEngineTest {
       }
       SamplingParams p =
           new SamplingParams(
-              params.temperature(), params.topP(), params.topK(), params.minP(),
-              params.maxTokens(), params.stop(), params.seed() + i);
+              params.temperature(),
+              params.topP(),
+              params.topK(),
+              params.minP(),
+              params.maxTokens(),
+              params.stop(),
+              params.seed() + i);
       out.add(new SampleRequest("r" + i, prompt, group, p));
     }
     return out;
@@ -152,7 +162,8 @@ class GenerationEngineTest {
   @Test
   void recordedLogprobsEqualAFreshForward() {
     Decoder model = smallModel(1);
-    LoraAdapter.create(model, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+    LoraAdapter.create(
+        model, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
     GenerationEngine engine = new GenerationEngine(model, 8, 40, 64, new int[0], null);
     SamplingParams params = new SamplingParams(0.8, 1, 0, 0, 12, List.of(), 11);
     for (RolloutGroup group : generate(engine, requests(3, 4, params)).values()) {
@@ -180,14 +191,19 @@ class GenerationEngineTest {
       for (int g = 0; g < 3; g++) {
         Completion a = batched.get(r.requestId()).completions().get(g);
         assertArrayEquals(a.tokens(), again.get(r.requestId()).completions().get(g).tokens());
-        assertArrayEquals(a.tokens(), alone.get(r.requestId()).completions().get(g).tokens(), r.requestId() + " sample " + g);
-        assertArrayEquals(a.logprobs(), alone.get(r.requestId()).completions().get(g).logprobs(), 1e-5f);
+        assertArrayEquals(
+            a.tokens(),
+            alone.get(r.requestId()).completions().get(g).tokens(),
+            r.requestId() + " sample " + g);
+        assertArrayEquals(
+            a.logprobs(), alone.get(r.requestId()).completions().get(g).logprobs(), 1e-5f);
       }
     }
     // Samples of one prompt differ: each draws from its own stream.
     RolloutGroup first = batched.get("r0");
     assertTrue(
-        !java.util.Arrays.equals(first.completions().get(0).tokens(), first.completions().get(1).tokens()));
+        !java.util.Arrays.equals(
+            first.completions().get(0).tokens(), first.completions().get(1).tokens()));
   }
 
   @Test
@@ -217,11 +233,15 @@ class GenerationEngineTest {
           new SampleRequest("free", tokenizer.encode("hello"), 1, SamplingParams.greedy(24));
       int[] tokens =
           generate(new GenerationEngine(model, 2, 64, 32, new int[0], tokenizer), List.of(free))
-              .get("free").completions().getFirst().tokens();
+              .get("free")
+              .completions()
+              .getFirst()
+              .tokens();
       String text = tokenizer.decode(tokens);
       // The first two printable ASCII characters in a row (a random model emits raw bytes).
       int at = 0;
-      while (at + 1 < text.length() && !(printable(text.charAt(at)) && printable(text.charAt(at + 1)))) {
+      while (at + 1 < text.length()
+          && !(printable(text.charAt(at)) && printable(text.charAt(at + 1)))) {
         at++;
       }
       assertTrue(at + 1 < text.length(), "greedy output has two printable characters: " + text);
@@ -231,11 +251,14 @@ class GenerationEngineTest {
           generate(
                   new GenerationEngine(model, 2, 64, 32, new int[0], tokenizer),
                   List.of(new SampleRequest("stop", free.promptTokens(), 1, withStop)))
-              .get("stop").completions().getFirst();
+              .get("stop")
+              .completions()
+              .getFirst();
       assertEquals(FinishReason.STOP, c.finishReason());
       String produced = tokenizer.decode(c.tokens());
       assertTrue(produced.endsWith(stop), produced + " ends with " + stop);
-      assertEquals(produced.indexOf(stop), produced.length() - stop.length(), "stops at the first match");
+      assertEquals(
+          produced.indexOf(stop), produced.length() - stop.length(), "stops at the first match");
     }
   }
 
@@ -247,7 +270,10 @@ class GenerationEngineTest {
   void adapterUpdateMidGenerationSwitchesVersionAndPolicy() {
     Decoder model = smallModel(4);
     LoraAdapter adapter =
-        LoraAdapter.create(model, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+        LoraAdapter.create(
+            model,
+            new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false),
+            3);
     Ops ops = model.ops();
     Map<String, float[]> before = new LinkedHashMap<>();
     Map<String, FloatTensor> after = new LinkedHashMap<>();
@@ -275,9 +301,15 @@ class GenerationEngineTest {
 
     // A second model holding the same two policies, to score with.
     Decoder old = smallModel(4);
-    LoraAdapter oldAdapter = LoraAdapter.create(old, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+    LoraAdapter oldAdapter =
+        LoraAdapter.create(
+            old, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
     Decoder updated = smallModel(4);
-    LoraAdapter newAdapter = LoraAdapter.create(updated, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
+    LoraAdapter newAdapter =
+        LoraAdapter.create(
+            updated,
+            new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false),
+            3);
     for (Parameter p : newAdapter.parameters()) {
       FloatTensor t = after.get(p.name());
       p.setValue(ops.upload(t.data(), p.value().rows(), p.value().cols()));
@@ -288,7 +320,8 @@ class GenerationEngineTest {
         while (switchAt < c.versions().length && c.versions()[switchAt] == 0) {
           switchAt++;
         }
-        assertTrue(switchAt > 0 && switchAt < c.tokens().length, "tokens on both sides of the update");
+        assertTrue(
+            switchAt > 0 && switchAt < c.tokens().length, "tokens on both sides of the update");
         for (int t = switchAt; t < c.versions().length; t++) {
           assertEquals(1, c.versions()[t]);
         }
@@ -296,7 +329,8 @@ class GenerationEngineTest {
         float[] newLp = freshLogprobs(updated, group.promptTokens(), c.tokens(), 1.0);
         for (int t = 0; t < c.tokens().length; t++) {
           float expected = t < switchAt ? oldLp[t] : newLp[t];
-          assertEquals(expected, c.logprobs()[t], 1e-4f, "token " + t + " version " + c.versions()[t]);
+          assertEquals(
+              expected, c.logprobs()[t], 1e-4f, "token " + t + " version " + c.versions()[t]);
         }
       }
     }

@@ -11,8 +11,11 @@ import rl.core.messages.SamplingParams;
 class TokenSamplerTest {
   // Probabilities at T = 1: 0.5, 0.25, 0.125, 0.0625, 0.0625
   private static final float[] LOGITS = {
-    (float) Math.log(0.5), (float) Math.log(0.25), (float) Math.log(0.125),
-    (float) Math.log(0.0625), (float) Math.log(0.0625)
+    (float) Math.log(0.5),
+    (float) Math.log(0.25),
+    (float) Math.log(0.125),
+    (float) Math.log(0.0625),
+    (float) Math.log(0.0625)
   };
 
   private static double[] frequencies(SamplingParams params, int draws) {
@@ -52,7 +55,8 @@ class TokenSamplerTest {
     assertTrue(minP[2] > 0);
     TokenSampler.Choice c = TokenSampler.choose(LOGITS, params(1, 1, 1, 0), 0.99);
     assertEquals(0, c.token());
-    assertEquals(Math.log(0.5), c.logprob(), 1e-6, "logprob of the full softmax, not the kept mass");
+    assertEquals(
+        Math.log(0.5), c.logprob(), 1e-6, "logprob of the full softmax, not the kept mass");
   }
 
   @Test
