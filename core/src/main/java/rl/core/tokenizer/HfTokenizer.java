@@ -83,6 +83,19 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     return result;
   }
 
+  /**
+   * The ids of {@code text} with the special tokens the tokenizer's post-processor adds (Llama 3
+   * puts {@code <|begin_of_text|>} first): Hugging Face's plain {@code tokenizer(text)}.
+   */
+  public int[] encodeWithSpecialTokens(String text) {
+    long[] ids = tokenizer.encode(text, true, false).getIds();
+    int[] result = new int[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      result[i] = Math.toIntExact(ids[i]);
+    }
+    return result;
+  }
+
   @Override
   public String decode(int[] ids) {
     long[] longs = new long[ids.length];
