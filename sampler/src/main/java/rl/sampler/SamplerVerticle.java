@@ -1,0 +1,136 @@
+package rl.sampler;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import rl.core.messages.AdapterUpdate;
+import rl.core.messages.SampleRequest;
+
+/**
+ * The sampler on the event bus: takes {@link SampleRequest}s, publishes {@code RolloutGroup}s,
+ * applies {@link AdapterUpdate}s, and publishes metrics every second. The model runs on one
+ * dedicated compute thread; the event loop only moves messages.
+ */
+public final class SamplerVerticle extends VerticleBase {
+  public static final String REQUESTS = "rl.sampler.requests";
+  public static final String ROLLOUTS = "rl.rollouts";
+  public static final String ADAPTER_UPDATES = "rl.adapter.updates";
+  public static final String METRICS = "rl.sampler.metrics";
+
+  private static final Logger LOG = LoggerFactory.getLogger(SamplerVerticle.class);
+
+  private final GenerationEngine engine;
+  private final Semaphore wake = new Semaphore(0);
+  private volatile boolean running;
+  private Thread compute;
+  private long metricsTimer;
+  private EngineStats.Snapshot lastSnapshot;
+  private long lastSnapshotNanos;
+
+  public SamplerVerticle(GenerationEngine engine) {
+    this.engine = engine;
+  }
+
+  @Override
+  public Future<?> start() {
+    MessageConsumer<SampleRequest> requests =
+        vertx
+            .eventBus()
+            .consumer(
+                REQUESTS,
+                message -> {
+                  try {
+                    engine.submit(
+                        message.body(), group -> vertx.eventBus().publish(ROLLOUTS, group));
+                    wake.release();
+                  } catch (IllegalArgumentException e) {
+                    LOG.warn("refused sample request: {}", e.getMessage());
+                    message.fail(400, e.getMessage());
+                  }
+                });
+    MessageConsumer<AdapterUpdate> updates =
+        vertx
+            .eventBus()
+            .consumer(
+                ADAPTER_UPDATES,
+                message -> {
+                  engine.updateAdapter(message.body());
+                  wake.release();
+                });
+    running = true;
+    compute = Thread.ofPlatform().name("rl-sampler-compute").daemon().start(this::computeLoop);
+    lastSnapshot = engine.stats().snapshot();
+    lastSnapshotNanos = System.nanoTime();
+    metricsTimer = vertx.setPeriodic(1000, id -> publishMetrics());
+    return Future.all(requests.completion(), updates.completion());
+  }
+
+  private void computeLoop() {
+    while (running) {
+      try {
+        if (engine.busy()) {
+          engine.step();
+        } else {
+          wake.tryAcquire(100, TimeUnit.MILLISECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        // A failed step (bad update, numerical fault) must not silently stop sampling.
+        LOG.error("sampler step failed; aborting in-flight requests", e);
+        engine.abortAll();
+      }
+    }
+  }
+
+  /** Rates since the last publication: tokens/s, batch occupancy, queue depth, time per step. */
+  private void publishMetrics() {
+    EngineStats.Snapshot now = engine.stats().snapshot();
+    long nanos = System.nanoTime();
+    double seconds = (nanos - lastSnapshotNanos) / 1e9;
+    long steps = now.steps() - lastSnapshot.steps();
+    JsonObject metrics =
+        new JsonObject()
+            .put("version", engine.version())
+            .put(
+                "decode_tokens_per_s",
+                (now.decodedTokens() - lastSnapshot.decodedTokens()) / seconds)
+            .put(
+                "prefill_tokens_per_s",
+                (now.prefillTokens() - lastSnapshot.prefillTokens()) / seconds)
+            .put("batch_occupancy", now.batchOccupancy())
+            .put("queue_depth", now.queueDepth())
+            .put(
+                "step_ms", steps == 0 ? 0 : (now.seconds() - lastSnapshot.seconds()) * 1000 / steps)
+            .put("groups_done", now.groupsDone());
+    lastSnapshot = now;
+    lastSnapshotNanos = nanos;
+    vertx.eventBus().publish(METRICS, metrics);
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(metricsTimer);
+    running = false;
+    wake.release();
+    Promise<Void> stopped = Promise.promise();
+    // Joining the compute thread may take a step's time: never on the event loop.
+    vertx
+        .executeBlocking(
+            () -> {
+              compute.join();
+              engine.abortAll();
+              return null;
+            },
+            false)
+        .onComplete(r -> stopped.complete());
+    return stopped.future();
+  }
+}
