@@ -17,6 +17,34 @@ public final class MessageCodecs {
     bus.registerDefaultCodec(SampleRequest.class, new SampleRequestCodec());
     bus.registerDefaultCodec(RolloutGroup.class, new RolloutGroupCodec());
     bus.registerDefaultCodec(AdapterUpdate.class, new AdapterUpdateCodec());
+    bus.registerDefaultCodec(ScoredGroup.class, new ScoredGroupCodec());
+  }
+
+  static final class ScoredGroupCodec extends BinaryCodec<ScoredGroup> {
+    private final RolloutGroupCodec rollouts = new RolloutGroupCodec();
+
+    ScoredGroupCodec() {
+      super(ScoredGroup.class);
+    }
+
+    @Override
+    void write(Buffer out, ScoredGroup g) {
+      rollouts.write(out, g.rollouts());
+      out.appendInt(g.rewards().length);
+      for (double r : g.rewards()) {
+        out.appendDouble(r);
+      }
+    }
+
+    @Override
+    ScoredGroup read(Reader in) {
+      RolloutGroup group = rollouts.read(in);
+      double[] rewards = new double[in.readInt()];
+      for (int i = 0; i < rewards.length; i++) {
+        rewards[i] = in.readDouble();
+      }
+      return new ScoredGroup(group, rewards);
+    }
   }
 
   static final class SampleRequestCodec extends BinaryCodec<SampleRequest> {

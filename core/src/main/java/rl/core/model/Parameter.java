@@ -56,6 +56,11 @@ public final class Parameter {
     return grad != null;
   }
 
+  /** Drops the gradient buffer (after a one-off use, such as a gradient-based init). */
+  public void releaseGrad() {
+    grad = null;
+  }
+
   public void zeroGrad(Ops ops) {
     if (grad != null) {
       ops.fill(grad, 0f);

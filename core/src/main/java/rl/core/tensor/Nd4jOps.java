@@ -706,6 +706,47 @@ public final class Nd4jOps implements Ops {
   }
 
   @Override
+  public void adamw(
+      Tensor param,
+      Tensor grad,
+      Tensor m,
+      Tensor v,
+      float gradScale,
+      float lr,
+      float beta1,
+      float beta2,
+      float eps,
+      float weightDecay,
+      int step) {
+    requireShape("AdamW gradient", grad, param.rows(), param.cols());
+    requireShape("AdamW first moment", m, param.rows(), param.cols());
+    requireShape("AdamW second moment", v, param.rows(), param.cols());
+    double correction1 = 1 - Math.pow(beta1, step);
+    double correction2 = 1 - Math.pow(beta2, step);
+    int cols = param.cols();
+    float[] p = new float[cols];
+    float[] g = new float[cols];
+    float[] mr = new float[cols];
+    float[] vr = new float[cols];
+    for (int r = 0; r < param.rows(); r++) {
+      t(param).readRow(r, p);
+      t(grad).readRow(r, g);
+      t(m).readRow(r, mr);
+      t(v).readRow(r, vr);
+      for (int c = 0; c < cols; c++) {
+        double gc = (double) g[c] * gradScale;
+        mr[c] = (float) (beta1 * mr[c] + (1 - beta1) * gc);
+        vr[c] = (float) (beta2 * vr[c] + (1 - beta2) * gc * gc);
+        double update = (mr[c] / correction1) / (Math.sqrt(vr[c] / correction2) + eps);
+        p[c] = (float) (p[c] - lr * weightDecay * p[c] - lr * update);
+      }
+      t(param).writeRow(r, p);
+      t(m).writeRow(r, mr);
+      t(v).writeRow(r, vr);
+    }
+  }
+
+  @Override
   public void logits(Tensor out, Tensor hidden, Tensor head, float temperature) {
     gemm(a(out), a(hidden), false, a(head), true, 1.0 / temperature, 0);
   }

@@ -151,4 +151,24 @@ public interface Ops {
 
   /** {@code out [N, V] = hidden · headᵀ / temperature}: full logits, for a few rows only. */
   void logits(Tensor out, Tensor hidden, Tensor head, float temperature);
+
+  // ---- optimizer ----
+
+  /**
+   * One AdamW step on {@code param} with gradient {@code gradScale · grad}: moments {@code m},
+   * {@code v} (same shape, updated in place), bias correction for step {@code step} (1-based),
+   * decoupled weight decay {@code param -= lr · weightDecay · param}.
+   */
+  void adamw(
+      Tensor param,
+      Tensor grad,
+      Tensor m,
+      Tensor v,
+      float gradScale,
+      float lr,
+      float beta1,
+      float beta2,
+      float eps,
+      float weightDecay,
+      int step);
 }
