@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       ConfigCommand.class,
       LogprobsCommand.class,
+      GenerateCommand.class,
       RewardCommand.class,
       TestCommand.class
     },
