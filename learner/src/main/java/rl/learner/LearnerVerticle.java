@@ -1,0 +1,115 @@
+package rl.learner;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import rl.core.messages.ScoredGroup;
+
+/**
+ * The learner on the event bus: collects {@link ScoredGroup}s, refuses groups drawn more than
+ * {@code max_policy_lag} adapter versions ago, runs a step on its own compute thread whenever it
+ * holds {@code groups_per_step} groups, publishes each step's metrics, and every {@code sync_every}
+ * steps publishes an {@code AdapterUpdate} whose version is the step number.
+ */
+public final class LearnerVerticle extends VerticleBase {
+  public static final String SCORED = "rl.scored";
+  public static final String METRICS = "rl.learner.metrics";
+  public static final String ADAPTER_UPDATES = "rl.adapter.updates";
+
+  private static final Logger LOG = LoggerFactory.getLogger(LearnerVerticle.class);
+
+  private final Learner learner;
+  private final int groupsPerStep;
+  private final int syncEvery;
+  private final int maxPolicyLag;
+  private final List<ScoredGroup> pending = new ArrayList<>();
+  private final ExecutorService compute =
+      Executors.newSingleThreadExecutor(
+          r -> Thread.ofPlatform().name("rl-learner-compute").daemon().unstarted(r));
+  private boolean stepping;
+  private int version;
+  private long refusedStale;
+
+  public LearnerVerticle(Learner learner, int groupsPerStep, int syncEvery, int maxPolicyLag) {
+    this.learner = learner;
+    this.groupsPerStep = groupsPerStep;
+    this.syncEvery = syncEvery;
+    this.maxPolicyLag = maxPolicyLag;
+    this.version = learner.step();
+  }
+
+  @Override
+  public Future<?> start() {
+    return vertx
+        .eventBus()
+        .<ScoredGroup>consumer(SCORED, message -> accept(message.body()))
+        .completion();
+  }
+
+  /** On the event loop: filter, buffer, and hand a full step to the compute thread. */
+  private void accept(ScoredGroup group) {
+    int lag = version - Math.max(0, group.oldestVersion());
+    if (lag > maxPolicyLag) {
+      refusedStale++;
+      LOG.debug(
+          "refused group {}: policy lag {} > {}", group.rollouts().requestId(), lag, maxPolicyLag);
+      return;
+    }
+    pending.add(group);
+    maybeStep();
+  }
+
+  private void maybeStep() {
+    if (stepping || pending.size() < groupsPerStep) {
+      return;
+    }
+    List<ScoredGroup> batch = new ArrayList<>(pending.subList(0, groupsPerStep));
+    pending.subList(0, groupsPerStep).clear();
+    stepping = true;
+    int currentVersion = version;
+    Future.fromCompletionStage(
+            java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                  StepMetrics metrics = learner.rlStep(batch, currentVersion);
+                  boolean sync = metrics.step() % syncEvery == 0;
+                  return new Object[] {
+                    metrics, sync ? learner.adapterUpdate(metrics.step()) : null
+                  };
+                },
+                compute),
+            context)
+        .onComplete(
+            result -> {
+              stepping = false;
+              if (result.failed()) {
+                LOG.error("learner step failed; its groups are dropped", result.cause());
+              } else {
+                StepMetrics metrics = (StepMetrics) result.result()[0];
+                JsonObject json =
+                    new JsonObject(metrics.toMap()).put("refused_stale_groups", refusedStale);
+                vertx.eventBus().publish(METRICS, json);
+                if (result.result()[1] != null) {
+                  version = metrics.step();
+                  vertx.eventBus().publish(ADAPTER_UPDATES, result.result()[1]);
+                }
+              }
+              // Groups that arrived during the step are checked against the new version.
+              List<ScoredGroup> waiting = new ArrayList<>(pending);
+              pending.clear();
+              waiting.forEach(this::accept);
+              maybeStep();
+            });
+  }
+
+  @Override
+  public Future<?> stop() {
+    compute.shutdownNow();
+    return Future.succeededFuture();
+  }
+}
