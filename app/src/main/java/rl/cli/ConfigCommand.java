@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import rl.core.config.ConfigLoader;
-import rl.core.config.RunConfig;
+import rl.run.TrainConfig;
 
 /** {@code rl config}: checks run configurations and shows them fully resolved. */
 @Command(
@@ -44,7 +44,7 @@ final class ConfigCommand implements Runnable {
 
     @Override
     public Integer call() {
-      RunConfig config = ConfigLoader.load(file, RunConfig.DEFAULTS, overrides);
+      TrainConfig config = ConfigLoader.load(file, TrainConfig.DEFAULTS, overrides);
       String yaml = ConfigLoader.toYaml(config);
       spec.commandLine().getOut().print(yaml.endsWith("\n") ? yaml : yaml + "\n");
       spec.commandLine().getOut().flush();
