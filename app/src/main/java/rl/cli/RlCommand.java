@@ -15,6 +15,7 @@ import picocli.CommandLine.Spec;
       LogprobsCommand.class,
       GenerateCommand.class,
       RewardCommand.class,
+      TrainCommand.class,
       TestCommand.class
     },
     usageHelpAutoWidth = true)

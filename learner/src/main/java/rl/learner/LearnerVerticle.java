@@ -3,8 +3,10 @@ package rl.learner;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -21,6 +23,9 @@ public final class LearnerVerticle extends VerticleBase {
   public static final String SCORED = "rl.scored";
   public static final String METRICS = "rl.learner.metrics";
   public static final String ADAPTER_UPDATES = "rl.adapter.updates";
+
+  /** Request {@code {"dir": ..., "state": {...}}}: write a checkpoint; replies with its path. */
+  public static final String CHECKPOINT = "rl.learner.checkpoint";
 
   private static final Logger LOG = LoggerFactory.getLogger(LearnerVerticle.class);
 
@@ -46,10 +51,33 @@ public final class LearnerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    return vertx
-        .eventBus()
-        .<ScoredGroup>consumer(SCORED, message -> accept(message.body()))
-        .completion();
+    Future<Void> scored =
+        vertx
+            .eventBus()
+            .<ScoredGroup>consumer(SCORED, message -> accept(message.body()))
+            .completion();
+    Future<Void> checkpoints =
+        vertx.eventBus().<JsonObject>consumer(CHECKPOINT, this::checkpoint).completion();
+    return Future.all(scored, checkpoints);
+  }
+
+  /** Writes a checkpoint on the compute thread, after any step in progress; replies its path. */
+  private void checkpoint(io.vertx.core.eventbus.Message<JsonObject> message) {
+    Path dir = Path.of(message.body().getString("dir"));
+    Map<String, Object> state = message.body().getJsonObject("state", new JsonObject()).getMap();
+    Future.fromCompletionStage(
+            java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    return Checkpoints.save(learner, dir, state).toString();
+                  } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                },
+                compute),
+            context)
+        .onSuccess(message::reply)
+        .onFailure(e -> message.fail(500, e.getMessage()));
   }
 
   /** On the event loop: filter, buffer, and hand a full step to the compute thread. */
@@ -71,6 +99,8 @@ public final class LearnerVerticle extends VerticleBase {
     }
     List<ScoredGroup> batch = new ArrayList<>(pending.subList(0, groupsPerStep));
     pending.subList(0, groupsPerStep).clear();
+    // Rewards finish in any order; a fixed order keeps a step's arithmetic reproducible.
+    batch.sort(java.util.Comparator.comparing(g -> g.rollouts().requestId()));
     stepping = true;
     int currentVersion = version;
     Future.fromCompletionStage(
@@ -91,13 +121,17 @@ public final class LearnerVerticle extends VerticleBase {
                 LOG.error("learner step failed; its groups are dropped", result.cause());
               } else {
                 StepMetrics metrics = (StepMetrics) result.result()[0];
-                JsonObject json =
-                    new JsonObject(metrics.toMap()).put("refused_stale_groups", refusedStale);
-                vertx.eventBus().publish(METRICS, json);
+                // The update goes out before the metrics: whoever reacts to a step's metrics by
+                // requesting samples gets them from the updated policy.
                 if (result.result()[1] != null) {
                   version = metrics.step();
                   vertx.eventBus().publish(ADAPTER_UPDATES, result.result()[1]);
                 }
+                JsonObject json =
+                    new JsonObject(metrics.toMap())
+                        .put("refused_stale_groups", refusedStale)
+                        .put("version", version);
+                vertx.eventBus().publish(METRICS, json);
               }
               // Groups that arrived during the step are checked against the new version.
               List<ScoredGroup> waiting = new ArrayList<>(pending);

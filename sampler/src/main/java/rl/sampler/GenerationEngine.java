@@ -152,6 +152,13 @@ public final class GenerationEngine {
 
   /** Queues a request; {@code onDone} runs on the compute thread when its group is complete. */
   public void submit(SampleRequest request, Consumer<RolloutGroup> onDone) {
+    validate(request);
+    synchronized (submitted) {
+      submitted.add(new Pending(request, onDone));
+    }
+  }
+
+  private void validate(SampleRequest request) {
     if (request.groupSize() > cache.slots()) {
       throw new IllegalArgumentException(
           "request "
@@ -178,7 +185,21 @@ public final class GenerationEngine {
             "request " + request.requestId() + ": token id " + t + " outside [0, " + vocab + ")");
       }
     }
-    submitted.add(new Pending(request, onDone));
+  }
+
+  /**
+   * Queues requests to be admitted together: no engine step sees only some of them, so their
+   * batching does not depend on when they arrived.
+   */
+  public void submitAll(List<SampleRequest> requests, Consumer<RolloutGroup> onDone) {
+    List<Pending> pending = new ArrayList<>();
+    for (SampleRequest request : requests) {
+      validate(request);
+      pending.add(new Pending(request, onDone));
+    }
+    synchronized (submitted) {
+      submitted.addAll(pending);
+    }
   }
 
   /** Queues new adapter weights, applied between two steps. */
@@ -213,8 +234,10 @@ public final class GenerationEngine {
    */
   public void step() {
     long start = System.nanoTime();
-    for (Pending p; (p = submitted.poll()) != null; ) {
-      queue.add(p);
+    synchronized (submitted) {
+      for (Pending p; (p = submitted.poll()) != null; ) {
+        queue.add(p);
+      }
     }
     for (AdapterUpdate u; (u = updates.poll()) != null; ) {
       apply(u);

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import rl.core.messages.AdapterUpdate;
+import rl.core.messages.SampleBatch;
 import rl.core.messages.SampleRequest;
 
 /**
@@ -20,6 +21,10 @@ import rl.core.messages.SampleRequest;
 public final class SamplerVerticle extends VerticleBase {
   public static final String REQUESTS = "rl.sampler.requests";
   public static final String ROLLOUTS = "rl.rollouts";
+
+  /** {@code SampleBatch}es: requests admitted together (a run's step). */
+  public static final String BATCHES = "rl.sampler.batches";
+
   public static final String ADAPTER_UPDATES = "rl.adapter.updates";
   public static final String METRICS = "rl.sampler.metrics";
 
@@ -54,6 +59,22 @@ public final class SamplerVerticle extends VerticleBase {
                     message.fail(400, e.getMessage());
                   }
                 });
+    MessageConsumer<SampleBatch> batches =
+        vertx
+            .eventBus()
+            .consumer(
+                BATCHES,
+                message -> {
+                  try {
+                    engine.submitAll(
+                        message.body().requests(),
+                        group -> vertx.eventBus().publish(ROLLOUTS, group));
+                    wake.release();
+                  } catch (IllegalArgumentException e) {
+                    LOG.warn("refused sample batch: {}", e.getMessage());
+                    message.fail(400, e.getMessage());
+                  }
+                });
     MessageConsumer<AdapterUpdate> updates =
         vertx
             .eventBus()
@@ -68,7 +89,7 @@ public final class SamplerVerticle extends VerticleBase {
     lastSnapshot = engine.stats().snapshot();
     lastSnapshotNanos = System.nanoTime();
     metricsTimer = vertx.setPeriodic(1000, id -> publishMetrics());
-    return Future.all(requests.completion(), updates.completion());
+    return Future.all(requests.completion(), batches.completion(), updates.completion());
   }
 
   private void computeLoop() {

@@ -18,6 +18,31 @@ public final class MessageCodecs {
     bus.registerDefaultCodec(RolloutGroup.class, new RolloutGroupCodec());
     bus.registerDefaultCodec(AdapterUpdate.class, new AdapterUpdateCodec());
     bus.registerDefaultCodec(ScoredGroup.class, new ScoredGroupCodec());
+    bus.registerDefaultCodec(SampleBatch.class, new SampleBatchCodec());
+  }
+
+  static final class SampleBatchCodec extends BinaryCodec<SampleBatch> {
+    private final SampleRequestCodec request = new SampleRequestCodec();
+
+    SampleBatchCodec() {
+      super(SampleBatch.class);
+    }
+
+    @Override
+    void write(Buffer out, SampleBatch batch) {
+      out.appendInt(batch.requests().size());
+      batch.requests().forEach(r -> request.write(out, r));
+    }
+
+    @Override
+    SampleBatch read(Reader in) {
+      int count = in.readInt();
+      List<SampleRequest> requests = new ArrayList<>(count);
+      for (int i = 0; i < count; i++) {
+        requests.add(request.read(in));
+      }
+      return new SampleBatch(requests);
+    }
   }
 
   static final class ScoredGroupCodec extends BinaryCodec<ScoredGroup> {
