@@ -56,5 +56,5 @@ fi
 # JNI loading is a restricted operation and JavaCPP still uses sun.misc.Unsafe: allow both quietly.
 # shellcheck disable=SC2086 # RL_JAVA_OPTS is a list of options
 exec "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-  ${RL_JAVA_OPTS:-} -Drl.home="$ROOT" \
+  -Djava.awt.headless=true ${RL_JAVA_OPTS:-} -Drl.home="$ROOT" \
   -cp "$ROOT/app/target/rl.jar:$DIST/*" rl.cli.Main "$@"

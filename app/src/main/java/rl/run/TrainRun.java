@@ -224,7 +224,11 @@ public final class TrainRun {
       await(vertx.deployVerticle(coordinator));
       int last = finished.future().toCompletionStage().toCompletableFuture().get();
       recorder.close();
-      console.println("rl: run finished at step " + last + "; " + runDir);
+      Path curve = runDir.resolve("learning_curve.png");
+      LearningCurve.draw(
+          runDir.resolve(RunRecorder.METRICS_FILE), curve, runDir.getFileName().toString());
+      console.println(
+          "rl: run finished at step " + last + "; " + runDir + " (curve: " + curve + ")");
       return last;
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);

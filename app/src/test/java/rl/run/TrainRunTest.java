@@ -101,6 +101,7 @@ class TrainRunTest {
     assertTrue(metrics.get(2).has("eval_pass_at_1") && metrics.get(4).has("eval_reward_mean"));
     assertEquals(8, lines(run.resolve("samples.jsonl")).size(), "2 groups per step");
     assertTrue(Files.exists(run.resolve("checkpoints/step-4/adapter/adapter_model.safetensors")));
+    assertTrue(Files.size(run.resolve("learning_curve.png")) > 1000, "a learning-curve PNG");
     String console = out.toString(StandardCharsets.UTF_8);
     assertTrue(console.contains("step 4/4"), console);
 
