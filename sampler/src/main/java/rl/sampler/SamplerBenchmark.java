@@ -1,0 +1,81 @@
+package rl.sampler;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import rl.core.config.LoraConfig;
+import rl.core.lora.LoraAdapter;
+import rl.core.messages.SampleRequest;
+import rl.core.messages.SamplingParams;
+import rl.core.model.Decoder;
+import rl.core.model.HfModelConfig;
+import rl.core.tensor.Nd4jOps;
+
+/**
+ * Generation throughput of the engine on random models: G completions per prompt, C concurrent
+ * sequences, P-token prompts, N new tokens each (no EOS, so every sequence runs to N). Prints one
+ * line per concurrency. Run: {@code java -cp ... rl.sampler.SamplerBenchmark SHAPE P N G C...} with
+ * SHAPE {@code small} or {@code qwen2.5-0.5b}.
+ */
+public final class SamplerBenchmark {
+  private SamplerBenchmark() {}
+
+  static HfModelConfig shape(String name) {
+    return switch (name) {
+      case "small" -> HfModelConfig.llama(256, 704, 4, 4, 2, 260);
+      case "qwen2.5-0.5b" ->
+          HfModelConfig.of("qwen2", 896, 4864, 24, 14, 2, 151936).withTiedEmbeddings(true);
+      default ->
+          throw new IllegalArgumentException("unknown shape " + name + ": small, qwen2.5-0.5b");
+    };
+  }
+
+  public static void main(String[] args) {
+    HfModelConfig config = shape(args[0]);
+    int promptTokens = Integer.parseInt(args[1]);
+    int newTokens = Integer.parseInt(args[2]);
+    int group = Integer.parseInt(args[3]);
+    Decoder model = Decoder.random(config, new Nd4jOps(), 1);
+    LoraAdapter.create(model, LoraConfig.DEFAULTS, 1);
+    Random random = new Random(2);
+    for (int a = 4; a < args.length; a++) {
+      int concurrent = Integer.parseInt(args[a]);
+      int g = Math.min(group, concurrent);
+      int prompts = Math.max(1, concurrent / g);
+      GenerationEngine engine =
+          new GenerationEngine(
+              model,
+              prompts * g,
+              promptTokens + newTokens,
+              prompts * promptTokens,
+              new int[0],
+              null);
+      List<SampleRequest> requests = new ArrayList<>();
+      for (int p = 0; p < prompts; p++) {
+        int[] prompt = random.ints(promptTokens, 0, config.vocabSize()).toArray();
+        requests.add(
+            new SampleRequest(
+                "p" + p, prompt, g, new SamplingParams(1.0, 1, 0, 0, newTokens, List.of(), p)));
+      }
+      long start = System.nanoTime();
+      requests.forEach(r -> engine.submit(r, group1 -> {}));
+      engine.runUntilIdle();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      EngineStats.Snapshot s = engine.stats().snapshot();
+      System.out.printf(
+          Locale.ROOT,
+          "%s G=%d concurrent=%d prompt=%d new=%d: %.1f generated tokens/s (%.1f s, %d tokens, prefill %d tokens), batch occupancy %.0f%%%n",
+          args[0],
+          g,
+          prompts * g,
+          promptTokens,
+          newTokens,
+          (double) prompts * g * newTokens / seconds,
+          seconds,
+          (long) prompts * g * newTokens,
+          s.prefillTokens(),
+          100 * s.batchOccupancy());
+    }
+  }
+}
