@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
       GenerateCommand.class,
       RewardCommand.class,
       TrainCommand.class,
+      DashboardCommand.class,
       TestCommand.class
     },
     usageHelpAutoWidth = true)

@@ -201,6 +201,9 @@ final class RunCoordinator extends VerticleBase {
     if (last) {
       finishing = true;
       finished.tryComplete(stepsDone);
+    } else if (stopRequested) {
+      // A stop that arrived during an evaluation or a checkpoint ends the run here.
+      maybeFinishEarly();
     } else {
       sendAllowedBatches();
     }

@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 /**
  * Writes a run's records: one {@code metrics.jsonl} line per step (learner, sampler, reward and,
@@ -34,6 +35,7 @@ final class RunRecorder implements AutoCloseable {
   private final long startNanos = System.nanoTime();
   private final int firstStep;
   private Double lastPassAt1;
+  private volatile BiConsumer<JsonObject, JsonArray> onWritten;
 
   RunRecorder(Path runDir, TrainConfig config, PrintStream console, int firstStep)
       throws IOException {
@@ -50,6 +52,14 @@ final class RunRecorder implements AutoCloseable {
         file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
   }
 
+  /**
+   * Also hands each written metrics line, and the step's groups as written to samples.jsonl, to
+   * {@code listener} (on the writer thread): the run publishes them for the dashboard.
+   */
+  void onWritten(BiConsumer<JsonObject, JsonArray> listener) {
+    this.onWritten = listener;
+  }
+
   /** Called on the event loop with one step's record. */
   void record(JsonObject step) {
     JsonObject copy = step.copy();
@@ -63,15 +73,21 @@ final class RunRecorder implements AutoCloseable {
       metrics.write(line.encode());
       metrics.newLine();
       metrics.flush();
+      JsonArray written = new JsonArray();
       if (groups != null) {
         for (int i = 0; i < groups.size(); i++) {
           JsonObject g = groups.getJsonObject(i).copy().put("step", step.getInteger("step"));
           samples.write(g.encode());
           samples.newLine();
+          written.add(g);
         }
         samples.flush();
       }
       console.println(consoleLine(line));
+      BiConsumer<JsonObject, JsonArray> listener = onWritten;
+      if (listener != null) {
+        listener.accept(line, written);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -98,7 +114,12 @@ final class RunRecorder implements AutoCloseable {
       double sum = 0;
       double sumSq = 0;
       int n = 0;
+      int errors = 0;
       for (int i = 0; i < groups.size(); i++) {
+        JsonArray scores = groups.getJsonObject(i).getJsonArray("scores");
+        for (int j = 0; scores != null && j < scores.size(); j++) {
+          errors += scores.getJsonObject(j).getInteger("errors", 0);
+        }
         JsonArray rewards = groups.getJsonObject(i).getJsonArray("rewards");
         for (int j = 0; j < rewards.size(); j++) {
           double r = rewards.getDouble(j);
@@ -109,6 +130,7 @@ final class RunRecorder implements AutoCloseable {
       }
       double mean = sum / n;
       line.put("reward_std", Math.sqrt(Math.max(0, sumSq / n - mean * mean)));
+      line.put("reward_errors", errors);
     }
     return line;
   }

@@ -7,11 +7,13 @@ import rl.core.config.ObjectiveConfig;
 import rl.core.config.OptimizerConfig;
 import rl.core.config.SamplingConfig;
 import rl.core.config.TrainingConfig;
+import rl.dashboard.DashboardConfig;
 import rl.rewards.config.RewardsConfig;
 
 /**
  * A training run as written in its YAML file: the model-side sections of DESIGN.md plus the task,
- * the rewards, evaluation and where runs are written. Every default lives in the section records.
+ * the rewards, evaluation, where runs are written and the monitoring dashboard. Every default lives
+ * in the section records.
  *
  * @param name the run's directory under {@code runs_dir}; empty derives it from the file name
  * @param runsDir where run directories are created
@@ -28,7 +30,8 @@ public record TrainConfig(
     TrainingConfig training,
     TaskConfig task,
     RewardsConfig rewards,
-    EvalConfig eval) {
+    EvalConfig eval,
+    DashboardConfig dashboard) {
 
   public static final TrainConfig DEFAULTS =
       new TrainConfig(
@@ -43,7 +46,8 @@ public record TrainConfig(
           TrainingConfig.DEFAULTS,
           TaskConfig.DEFAULTS,
           RewardsConfig.DEFAULTS,
-          EvalConfig.DEFAULTS);
+          EvalConfig.DEFAULTS,
+          DashboardConfig.DEFAULTS);
 
   public TrainConfig {
     Objects.requireNonNull(name, "name");

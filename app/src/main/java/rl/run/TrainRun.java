@@ -23,6 +23,8 @@ import rl.core.messages.MessageCodecs;
 import rl.core.model.Decoder;
 import rl.core.tensor.Nd4jOps;
 import rl.core.tokenizer.PromptEncoder;
+import rl.dashboard.DashboardVerticle;
+import rl.dashboard.RunEvents;
 import rl.learner.Checkpoints;
 import rl.learner.Learner;
 import rl.learner.LearnerVerticle;
@@ -209,6 +211,9 @@ public final class TrainRun {
     Vertx vertx = Vertx.vertx();
     try {
       MessageCodecs.register(vertx.eventBus());
+      recorder.onWritten(RunEvents.publisher(vertx));
+      DashboardVerticle.startLive(
+          vertx, config.dashboard(), runDir, config.training().steps(), firstStep, console);
       Promise<Integer> finished = Promise.promise();
       coordinator =
           new RunCoordinator(config, problems, prompts, checkpoints, firstStep, onStep, finished);

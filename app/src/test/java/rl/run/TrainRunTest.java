@@ -51,6 +51,7 @@ class TrainRunTest {
             - name: regex
               params: {pattern: '[0-9]', match: find}
         eval: {every: 2, samples: 2}
+        dashboard: {port: 0}
         """
             .formatted(dir.resolve("runs"), model, steps);
     return Files.writeString(dir.resolve("tiny.yaml"), yaml);
@@ -131,6 +132,22 @@ class TrainRunTest {
           again.get(s).get("reward_mean").asDouble(),
           0.0);
     }
+  }
+
+  @Test
+  void stepsWhoseGroupsAllScoreTheSameStillCount(@TempDir Path dir) throws Exception {
+    Path model = tinyModel(dir);
+    // A pattern no completion can match: every reward is 0, every group is skipped.
+    TrainRun run =
+        TrainRun.fresh(
+            config(dir, model, 3),
+            List.of(
+                "rewards.functions=[{name: regex, params: {pattern: 'never-ever-matches', match: find}}]"),
+            quiet(new ByteArrayOutputStream()));
+    assertEquals(3, run.run());
+    List<JsonNode> metrics = lines(run.runDir().resolve("metrics.jsonl"));
+    assertEquals(3, metrics.getLast().get("step").asInt());
+    assertEquals(1.0, metrics.getLast().get("zero_advantage_fraction").asDouble());
   }
 
   @Test

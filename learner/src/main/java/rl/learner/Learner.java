@@ -197,10 +197,12 @@ public final class Learner {
       allTokens += s.tokens().length;
     }
     if (sequences.isEmpty()) {
+      // Every group scored the same: nothing to learn, but the step counts (the run goes on).
+      step++;
       return new StepMetrics(
           step,
           0,
-          0,
+          LearningRate.at(optimizer, step - 1, training.steps()),
           0,
           1,
           1,
