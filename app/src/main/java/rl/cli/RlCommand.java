@@ -16,6 +16,8 @@ import picocli.CommandLine.Spec;
       GenerateCommand.class,
       RewardCommand.class,
       TrainCommand.class,
+      SftCommand.class,
+      EvalCommand.class,
       DashboardCommand.class,
       TestCommand.class
     },
