@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
       SftCommand.class,
       EvalCommand.class,
       DashboardCommand.class,
+      BenchCommand.class,
       TestCommand.class
     },
     usageHelpAutoWidth = true)
