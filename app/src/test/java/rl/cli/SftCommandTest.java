@@ -271,10 +271,10 @@ class SftCommandTest {
     assertFalse(Files.exists(dir.resolve("out")));
   }
 
-  // ---- the demo's configs ----
+  // ---- the demo ----
 
   @Test
-  void theDemoConfigsLoad() {
+  void theDemoConfigsLoadAndAskTheSameProblemsInAnotherPhrasing() {
     SftConfig sftConfig =
         ConfigLoader.load(
             REPO.resolve("examples/arithmetic/sft.yaml"), SftConfig.DEFAULTS, List.of());
@@ -284,6 +284,26 @@ class SftCommandTest {
             REPO.resolve("examples/arithmetic/rl.yaml"), TrainConfig.DEFAULTS, List.of());
     assertEquals("examples/arithmetic/base", rl.model().path());
     assertEquals(1, rl.lora().rank());
-    assertEquals(sftConfig.task().params(), rl.task().params());
+    for (String key : List.of("digits", "operators")) {
+      assertEquals(sftConfig.task().params().get(key), rl.task().params().get(key), key);
+    }
+    assertEquals("{expression} =", sftConfig.task().params().get("template"));
+    assertEquals("Compute {expression} =", rl.task().params().get("template"));
+    assertEquals(sftConfig.seed(), rl.seed()); // the same held-out problems
+  }
+
+  @Test
+  void theCommittedBaseModelEvaluates() {
+    Result result =
+        CliTest.rl(
+            "eval",
+            "--config",
+            REPO.resolve("examples/arithmetic/rl.yaml").toString(),
+            "--model",
+            REPO.resolve("examples/arithmetic/base").toString(),
+            "--problems",
+            "20");
+    assertEquals(0, result.exitCode(), result.err());
+    assertTrue(PASS.matcher(result.out()).find(), result.out());
   }
 }
