@@ -172,6 +172,24 @@ class TrainRunTest {
     assertThrows(
         rl.core.config.ConfigException.class,
         () -> TrainRun.fresh(good, List.of("training.group_size=1"), sink));
+    Path rows = dir.resolve("problems.jsonl");
+    Files.writeString(rows, "{\"question\": \"1 + 1 =\", \"answer\": \"2\"}\n");
+    String field =
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    TrainRun.fresh(
+                            good,
+                            List.of(
+                                "task.name=jsonl",
+                                "task.train_file=" + rows,
+                                "task.eval_file=" + rows,
+                                "task.fields={prompt: problem}"),
+                            sink)
+                        .run())
+            .getMessage();
+    assertTrue(
+        field.contains("problems.jsonl") && field.contains("problem"), "dataset field: " + field);
     Files.delete(model.resolve("tokenizer_config.json"));
     String template =
         assertThrows(RuntimeException.class, () -> TrainRun.fresh(good, List.of(), sink).run())
