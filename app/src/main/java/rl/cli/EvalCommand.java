@@ -19,11 +19,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import rl.core.chat.ChatTemplateException;
 import rl.core.config.ConfigLoader;
+import rl.core.config.ModelConfig;
 import rl.core.config.SamplingConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
-import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Backends;
 import rl.core.tokenizer.HfTokenizer;
 import rl.core.tokenizer.PromptEncoder;
 import rl.rewards.Problem;
@@ -206,7 +207,8 @@ final class EvalCommand implements Callable<Integer> {
       if (!encoder.hasChatTemplate()) {
         encoder.config().chatTemplate(null); // the TokenizerException naming the file
       }
-      Decoder decoder = Decoder.load(plan.model(), new Nd4jOps());
+      Decoder decoder =
+          Decoder.load(plan.model(), Backends.create(ModelConfig.Backend.AUTO, CliBackend::report));
       if (plan.adapter() != null) {
         LoraAdapter.load(plan.adapter(), decoder);
       }

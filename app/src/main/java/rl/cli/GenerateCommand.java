@@ -26,6 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import rl.core.chat.ChatTemplateException;
+import rl.core.config.ModelConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.messages.Completion;
 import rl.core.messages.RolloutGroup;
@@ -34,7 +35,7 @@ import rl.core.messages.SamplingParams;
 import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
 import rl.core.progress.Progress;
-import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Backends;
 import rl.core.tokenizer.HfTokenizer;
 import rl.core.tokenizer.PromptEncoder;
 import rl.core.tokenizer.TokenizerException;
@@ -290,7 +291,8 @@ final class GenerateCommand implements Callable<Integer> {
     int maxLength = longest + maxTokens;
     int slotCount = slots != null ? slots : Math.max(16, n);
 
-    Decoder decoder = Decoder.load(model, new Nd4jOps());
+    Decoder decoder =
+        Decoder.load(model, Backends.create(ModelConfig.Backend.AUTO, CliBackend::report));
     if (adapter != null) {
       LoraAdapter.load(adapter, decoder);
     }

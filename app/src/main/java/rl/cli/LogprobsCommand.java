@@ -21,12 +21,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import rl.core.config.ModelConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.model.Activations;
 import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
 import rl.core.progress.Progress;
-import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Backends;
 import rl.core.tokenizer.HfTokenizer;
 
 /**
@@ -116,7 +117,8 @@ final class LogprobsCommand implements Callable<Integer> {
     int vocab = HfModelConfig.load(model).vocabSize();
     List<Row> rows = readRows(vocab);
 
-    Decoder decoder = Decoder.load(model, new Nd4jOps());
+    Decoder decoder =
+        Decoder.load(model, Backends.create(ModelConfig.Backend.AUTO, CliBackend::report));
     if (adapter != null) {
       LoraAdapter.load(adapter, decoder);
     }

@@ -21,7 +21,8 @@ import rl.core.config.LoraConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.messages.MessageCodecs;
 import rl.core.model.Decoder;
-import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Backends;
+import rl.core.tensor.Ops;
 import rl.core.tokenizer.PromptEncoder;
 import rl.dashboard.DashboardVerticle;
 import rl.dashboard.RunEvents;
@@ -136,7 +137,7 @@ public final class TrainRun {
     }
 
     // ---- models: the sampler's and the learner's copies ----
-    Nd4jOps ops = new Nd4jOps();
+    Ops ops = Backends.create(config.model().backend(), line -> console.println("rl: " + line));
     Decoder samplerModel = Decoder.load(modelDir, ops);
     Decoder learnerModel = Decoder.load(modelDir, ops);
     LoraConfig lora = config.lora();

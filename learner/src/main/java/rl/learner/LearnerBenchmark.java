@@ -7,18 +7,22 @@ import java.util.Locale;
 import java.util.Random;
 import org.bytedeco.javacpp.Pointer;
 import rl.core.config.LoraConfig;
+import rl.core.config.ModelConfig;
 import rl.core.config.ObjectiveConfig;
 import rl.core.config.OptimizerConfig;
 import rl.core.config.TrainingConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
-import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Backends;
+import rl.core.tensor.Ops;
 
 /**
  * Learner throughput: forward + backward + AdamW with rank-1 LoRA on all seven projections, for S
  * sequences of T tokens (half prompt, half completion), micro-batched at M tokens. Prints tokens/s
- * and peak memory. Run: {@code java -cp ... rl.learner.LearnerBenchmark SHAPE S T M STEPS}.
+ * and peak memory. Run: {@code java -cp ... rl.learner.LearnerBenchmark SHAPE S T M STEPS}; SHAPE
+ * {@code small}, {@code qwen2.5-0.5b} or {@code llama-3.2-1b}; {@code -Drl.backend=cuda} for the
+ * GPU.
  */
 public final class LearnerBenchmark {
   private LearnerBenchmark() {}
@@ -29,13 +33,16 @@ public final class LearnerBenchmark {
           case "small" -> HfModelConfig.llama(256, 704, 4, 4, 2, 260);
           case "qwen2.5-0.5b" ->
               HfModelConfig.of("qwen2", 896, 4864, 24, 14, 2, 151936).withTiedEmbeddings(true);
+          case "llama-3.2-1b" ->
+              HfModelConfig.llama(2048, 8192, 16, 32, 8, 128256).withTiedEmbeddings(true);
           default -> throw new IllegalArgumentException("unknown shape " + args[0]);
         };
     int sequences = Integer.parseInt(args[1]);
     int length = Integer.parseInt(args[2]);
     int microBatch = Integer.parseInt(args[3]);
     int steps = Integer.parseInt(args[4]);
-    Decoder model = Decoder.random(config, new Nd4jOps(), 1);
+    Ops ops = Backends.create(ModelConfig.Backend.AUTO, System.out::println);
+    Decoder model = Decoder.random(config, ops, 1);
     LoraAdapter adapter = LoraAdapter.create(model, LoraConfig.DEFAULTS, 1);
     Learner learner =
         new Learner(

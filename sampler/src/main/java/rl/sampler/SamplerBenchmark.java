@@ -5,18 +5,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import rl.core.config.LoraConfig;
+import rl.core.config.ModelConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.messages.SampleRequest;
 import rl.core.messages.SamplingParams;
 import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
-import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Backends;
+import rl.core.tensor.Ops;
 
 /**
  * Generation throughput of the engine on random models: G completions per prompt, C concurrent
  * sequences, P-token prompts, N new tokens each (no EOS, so every sequence runs to N). Prints one
  * line per concurrency. Run: {@code java -cp ... rl.sampler.SamplerBenchmark SHAPE P N G C...} with
- * SHAPE {@code small} or {@code qwen2.5-0.5b}.
+ * SHAPE {@code small}, {@code qwen2.5-0.5b} or {@code llama-3.2-1b}. The backend is ND4J unless
+ * {@code -Drl.backend=cuda} (or {@code auto} with a GPU present).
  */
 public final class SamplerBenchmark {
   private SamplerBenchmark() {}
@@ -26,8 +29,11 @@ public final class SamplerBenchmark {
       case "small" -> HfModelConfig.llama(256, 704, 4, 4, 2, 260);
       case "qwen2.5-0.5b" ->
           HfModelConfig.of("qwen2", 896, 4864, 24, 14, 2, 151936).withTiedEmbeddings(true);
+      case "llama-3.2-1b" ->
+          HfModelConfig.llama(2048, 8192, 16, 32, 8, 128256).withTiedEmbeddings(true);
       default ->
-          throw new IllegalArgumentException("unknown shape " + name + ": small, qwen2.5-0.5b");
+          throw new IllegalArgumentException(
+              "unknown shape " + name + ": small, qwen2.5-0.5b, llama-3.2-1b");
     };
   }
 
@@ -36,7 +42,8 @@ public final class SamplerBenchmark {
     int promptTokens = Integer.parseInt(args[1]);
     int newTokens = Integer.parseInt(args[2]);
     int group = Integer.parseInt(args[3]);
-    Decoder model = Decoder.random(config, new Nd4jOps(), 1);
+    Ops ops = Backends.create(ModelConfig.Backend.AUTO, System.out::println);
+    Decoder model = Decoder.random(config, ops, 1);
     LoraAdapter.create(model, LoraConfig.DEFAULTS, 1);
     Random random = new Random(2);
     for (int a = 4; a < args.length; a++) {

@@ -14,9 +14,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import rl.core.config.ModelConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.safetensors.SafetensorsStore;
-import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Backends;
 import rl.core.tensor.Ops;
 
 /**
@@ -46,10 +47,18 @@ class ModelFixtureTest {
                             "greedy through the KV cache", () -> greedy(dir)))));
   }
 
+  /**
+   * ND4J here; {@code -Drl.backend=cuda} runs the same checks on the GPU backend (the device
+   * machine runs this class that way, see scripts/device-check.sh).
+   */
+  static Ops backend() {
+    return Backends.create(ModelConfig.Backend.AUTO, message -> {});
+  }
+
   record Case(Ops ops, Decoder model, JsonNode fixture, List<int[]> sequences) {}
 
   static Case open(Path dir, boolean adapter) throws IOException {
-    Ops ops = new Nd4jOps();
+    Ops ops = backend();
     Decoder model = Decoder.load(dir.resolve("model"), ops);
     if (adapter) {
       LoraAdapter.load(dir.resolve("adapter"), model);

@@ -1,0 +1,772 @@
+package rl.cuda;
+
+import static org.bytedeco.cuda.global.cublas.*;
+import static org.bytedeco.cuda.global.cudart.*;
+
+import java.nio.file.Path;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import rl.core.tensor.AttentionBatch;
+import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
+
+/**
+ * {@link Ops} on an NVIDIA GPU: matrix products through cuBLAS (float32, no TF32), every other
+ * kernel CUDA C from {@code kernels.cu} compiled by NVRTC for the GPU present. Float32 storage;
+ * norms and log-sum-exps accumulate in double like {@link rl.core.tensor.Nd4jOps}, so the two agree
+ * to float32 rounding.
+ *
+ * <p>Calls are serialised (one model's compute thread at a time); everything runs on the default
+ * stream, so host reads ({@link #download}, {@link #targetLogprobs}) wait for the kernels before
+ * them.
+ */
+public final class CudaOps implements Ops {
+  private static final int BLOCK = 256;
+
+  /** Cap on the logits scratch of the output head, in floats (64 MiB), as in Nd4jOps. */
+  static final int LOGITS_CHUNK_FLOATS = 1 << 24;
+
+  private final Cuda cuda;
+  private final Kernels kernels;
+  private final cublasContext blas = new cublasContext();
+  private final FloatPointer alphaHost = new FloatPointer(1);
+  private final FloatPointer betaHost = new FloatPointer(1);
+
+  /** Reusable device scratch: int arrays (ids, positions, batch layout) and one double. */
+  private CudaTensor.Allocation intScratch;
+
+  private CudaTensor.Allocation doubleScratch;
+  private CudaTensor logitsScratch;
+
+  public CudaOps(Cuda cuda) {
+    this(cuda, Kernels.defaultCacheDir());
+  }
+
+  public CudaOps(Cuda cuda, Path kernelCache) {
+    this.cuda = cuda;
+    this.kernels = new Kernels(cuda, kernelCache);
+    cuda.bind();
+    checkBlas(cublasCreate_v2(blas), "cublasCreate");
+    checkBlas(cublasSetMathMode(blas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
+  }
+
+  public Cuda cuda() {
+    return cuda;
+  }
+
+  /** How the kernels were obtained (NVRTC's log, or the cache file). */
+  public String kernelLog() {
+    return kernels.log();
+  }
+
+  private static CudaTensor t(Tensor tensor) {
+    return (CudaTensor) tensor;
+  }
+
+  private static void requireShape(String what, Tensor t, int rows, int cols) {
+    if (t.rows() != rows || t.cols() != cols) {
+      throw new IllegalArgumentException(
+          what + " has shape " + t.shapeString() + ", expected [" + rows + ", " + cols + "]");
+    }
+  }
+
+  private static void checkBlas(int status, String what) {
+    if (status != CUBLAS_STATUS_SUCCESS) {
+      throw new CudaException(what + " failed: " + cublasGetStatusString(status).getString());
+    }
+  }
+
+  // ---- memory ----
+
+  @Override
+  public synchronized Tensor zeros(int rows, int cols) {
+    long bytes = 4L * rows * cols;
+    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols);
+    Cuda.check(cudaMemset(CudaTensor.at(t.address()), 0, bytes), "cudaMemset");
+    return t;
+  }
+
+  @Override
+  public synchronized Tensor upload(float[] data, int rows, int cols) {
+    if (data.length != (long) rows * cols) {
+      throw new IllegalArgumentException(
+          data.length + " values for a [" + rows + ", " + cols + "] tensor");
+    }
+    long bytes = 4L * data.length;
+    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols);
+    if (data.length > 0) {
+      try (FloatPointer host = new FloatPointer(data)) {
+        Cuda.check(
+            cudaMemcpy(CudaTensor.at(t.address()), host, bytes, cudaMemcpyHostToDevice),
+            "cudaMemcpy to device");
+      }
+    }
+    return t;
+  }
+
+  @Override
+  public synchronized float[] download(Tensor tensor) {
+    CudaTensor x = t(tensor);
+    float[] out = new float[Math.toIntExact(x.size())];
+    if (out.length > 0) {
+      cuda.bind();
+      try (FloatPointer host = new FloatPointer(out.length)) {
+        Cuda.check(
+            cudaMemcpy(host, CudaTensor.at(x.address()), 4L * out.length, cudaMemcpyDeviceToHost),
+            "cudaMemcpy to host");
+        host.get(out);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public Tensor rows(Tensor tensor, int start, int count) {
+    if (start < 0 || count < 0 || start + count > tensor.rows()) {
+      throw new IndexOutOfBoundsException(
+          "rows [" + start + ", " + (start + count) + ") of " + tensor.shapeString());
+    }
+    CudaTensor x = t(tensor);
+    return new CudaTensor(x.allocation, x.offset + 4L * start * x.cols(), count, x.cols());
+  }
+
+  @Override
+  public synchronized void fill(Tensor tensor, float value) {
+    long n = tensor.size();
+    if (n == 0) {
+      return;
+    }
+    kernels.launch(
+        "fill_f32",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(tensor)).i64(n).f32(value));
+  }
+
+  @Override
+  public synchronized void copy(Tensor dst, Tensor src) {
+    requireShape("copy destination", dst, src.rows(), src.cols());
+    if (src.size() == 0) {
+      return;
+    }
+    cuda.bind();
+    Cuda.check(
+        cudaMemcpy(
+            CudaTensor.at(t(dst).address()),
+            CudaTensor.at(t(src).address()),
+            4L * src.size(),
+            cudaMemcpyDeviceToDevice),
+        "cudaMemcpy device to device");
+  }
+
+  @Override
+  public synchronized void scatterRows(Tensor dst, int[] dstRows, Tensor src) {
+    for (int r : dstRows) {
+      if (r < 0 || r >= dst.rows()) {
+        throw new IndexOutOfBoundsException("row " + r + " of " + dst.shapeString());
+      }
+    }
+    long total = (long) dstRows.length * src.cols();
+    if (total == 0) {
+      return;
+    }
+    long rows = ints(dstRows);
+    kernels.launch(
+        "scatter_rows",
+        Kernels.gridFor(total, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(dst)).ptr(rows).ptr(t(src)).i64(total).i32(src.cols()));
+  }
+
+  /** Copies {@code values} to the device's int scratch; returns its address. */
+  private long ints(int[] values) {
+    long bytes = 4L * Math.max(1, values.length);
+    if (intScratch == null || intScratch.bytes < bytes) {
+      intScratch = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 1 << 16));
+    }
+    if (values.length > 0) {
+      try (IntPointer host = new IntPointer(values)) {
+        Cuda.check(
+            cudaMemcpy(
+                CudaTensor.at(intScratch.address),
+                host,
+                4L * values.length,
+                cudaMemcpyHostToDevice),
+            "cudaMemcpy ints to device");
+      }
+    }
+    return intScratch.address;
+  }
+
+  // ---- linear algebra ----
+
+  @Override
+  public synchronized void gemm(
+      Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, float alpha, float beta) {
+    int m = transA ? a.cols() : a.rows();
+    int k = transA ? a.rows() : a.cols();
+    int kb = transB ? b.cols() : b.rows();
+    int n = transB ? b.rows() : b.cols();
+    if (k != kb || out.rows() != m || out.cols() != n) {
+      throw new IllegalArgumentException(
+          "gemm shapes: op(a) ["
+              + m
+              + ", "
+              + k
+              + "] · op(b) ["
+              + kb
+              + ", "
+              + n
+              + "] into "
+              + out.shapeString());
+    }
+    if (m == 0 || n == 0) {
+      return;
+    }
+    if (k == 0) {
+      if (beta == 0) {
+        fill(out, 0);
+      } else {
+        axpy(out, out, beta - 1);
+      }
+      return;
+    }
+    cuda.bind();
+    alphaHost.put(0, alpha);
+    betaHost.put(0, beta);
+    // Row-major out = op(a)·op(b) is column-major outᵀ = op(b)ᵀ·op(a)ᵀ: swap the operands.
+    checkBlas(
+        cublasSgemm_v2(
+            blas,
+            transB ? CUBLAS_OP_T : CUBLAS_OP_N,
+            transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+            n,
+            m,
+            k,
+            alphaHost,
+            t(b).floats(),
+            b.cols(),
+            t(a).floats(),
+            a.cols(),
+            betaHost,
+            t(out).floats(),
+            out.cols()),
+        "cublasSgemm");
+  }
+
+  @Override
+  public synchronized void axpy(Tensor acc, Tensor x, float scale) {
+    requireShape("axpy accumulator", acc, x.rows(), x.cols());
+    long n = x.size();
+    if (n == 0) {
+      return;
+    }
+    kernels.launch(
+        "axpy_f32",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(acc)).ptr(t(x)).i64(n).f32(scale));
+  }
+
+  @Override
+  public synchronized void addBias(Tensor x, Tensor bias) {
+    requireShape("bias", bias, 1, x.cols());
+    long n = x.size();
+    if (n == 0) {
+      return;
+    }
+    kernels.launch(
+        "add_bias",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(x)).ptr(t(bias)).i64(n).i32(x.cols()));
+  }
+
+  @Override
+  public synchronized void sumRowsInto(Tensor acc, Tensor x) {
+    requireShape("bias gradient", acc, 1, x.cols());
+    if (x.cols() == 0) {
+      return;
+    }
+    kernels.launch(
+        "sum_rows_into",
+        (x.cols() + BLOCK - 1) / BLOCK,
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(acc)).ptr(t(x)).i32(x.rows()).i32(x.cols()));
+  }
+
+  @Override
+  public synchronized double sumOfSquares(Tensor tensor) {
+    long n = tensor.size();
+    if (n == 0) {
+      return 0;
+    }
+    if (doubleScratch == null) {
+      doubleScratch = CudaTensor.Allocation.allocate(cuda, 8);
+    }
+    Cuda.check(cudaMemset(CudaTensor.at(doubleScratch.address), 0, 8), "cudaMemset");
+    kernels.launch(
+        "sum_squares",
+        Math.min(Kernels.gridFor(n, BLOCK), 1024),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(tensor)).i64(n).ptr(doubleScratch.address));
+    try (DoublePointer host = new DoublePointer(1)) {
+      Cuda.check(
+          cudaMemcpy(host, CudaTensor.at(doubleScratch.address), 8, cudaMemcpyDeviceToHost),
+          "cudaMemcpy to host");
+      return host.get();
+    }
+  }
+
+  // ---- normalisation, position, activation ----
+
+  @Override
+  public synchronized void rmsnorm(
+      Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
+    int groups = x.cols() / width;
+    requireShape("rmsnorm output", out, x.rows(), x.cols());
+    requireShape("rmsnorm rstd", rstd, x.rows(), groups);
+    requireShape("rmsnorm weight", weight, 1, width);
+    if (x.rows() == 0) {
+      return;
+    }
+    kernels.launch(
+        "rmsnorm",
+        x.rows(),
+        groups,
+        1,
+        BLOCK,
+        0,
+        kernels
+            .args()
+            .ptr(t(out))
+            .ptr(t(rstd))
+            .ptr(t(x))
+            .ptr(t(weight))
+            .i32(x.cols())
+            .i32(width)
+            .f32(eps));
+  }
+
+  @Override
+  public synchronized void rmsnormBackward(
+      Tensor dx, Tensor dweight, Tensor dout, Tensor x, Tensor weight, Tensor rstd, int width) {
+    int groups = x.cols() / width;
+    if (x.rows() == 0) {
+      return;
+    }
+    kernels.launch(
+        "rmsnorm_backward_dx",
+        x.rows(),
+        groups,
+        1,
+        BLOCK,
+        0,
+        kernels
+            .args()
+            .ptr(t(dx))
+            .ptr(t(dout))
+            .ptr(t(x))
+            .ptr(t(weight))
+            .ptr(t(rstd))
+            .i32(x.cols())
+            .i32(width));
+    if (dweight != null) {
+      kernels.launch(
+          "rmsnorm_backward_dw",
+          (width + BLOCK - 1) / BLOCK,
+          1,
+          1,
+          BLOCK,
+          0,
+          kernels
+              .args()
+              .ptr(t(dweight))
+              .ptr(t(dout))
+              .ptr(t(x))
+              .ptr(t(rstd))
+              .i32(x.rows())
+              .i32(x.cols())
+              .i32(width));
+    }
+  }
+
+  @Override
+  public synchronized void rope(
+      Tensor x, int headSize, int[] positions, Tensor cos, Tensor sin, boolean inverse) {
+    if (positions.length < x.rows()) {
+      throw new IllegalArgumentException(
+          positions.length + " positions for " + x.rows() + " rows of " + x.shapeString());
+    }
+    for (int n = 0; n < x.rows(); n++) {
+      int p = positions[n];
+      if (p < 0 || p >= cos.rows()) {
+        throw new IllegalArgumentException(
+            "position " + p + " is outside the RoPE table [0, " + cos.rows() + ")");
+      }
+    }
+    long pairs = (long) x.rows() * (x.cols() / 2);
+    if (pairs == 0) {
+      return;
+    }
+    long positionsOnDevice = ints(positions);
+    kernels.launch(
+        "rope",
+        Kernels.gridFor(pairs, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels
+            .args()
+            .ptr(t(x))
+            .ptr(positionsOnDevice)
+            .ptr(t(cos))
+            .ptr(t(sin))
+            .i32(x.rows())
+            .i32(x.cols())
+            .i32(headSize)
+            .f32(inverse ? -1f : 1f));
+  }
+
+  @Override
+  public synchronized void swiglu(Tensor out, Tensor gate, Tensor up) {
+    long n = gate.size();
+    if (n == 0) {
+      return;
+    }
+    kernels.launch(
+        "swiglu",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(out)).ptr(t(gate)).ptr(t(up)).i64(n));
+  }
+
+  @Override
+  public synchronized void swigluBackward(
+      Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up) {
+    long n = gate.size();
+    if (n == 0) {
+      return;
+    }
+    kernels.launch(
+        "swiglu_backward",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(dgate)).ptr(t(dup)).ptr(t(dout)).ptr(t(gate)).ptr(t(up)).i64(n));
+  }
+
+  @Override
+  public synchronized void embedding(Tensor out, Tensor table, int[] ids) {
+    for (int n = 0; n < ids.length; n++) {
+      if (ids[n] < 0 || ids[n] >= table.rows()) {
+        throw new IllegalArgumentException(
+            "token id "
+                + ids[n]
+                + " at position "
+                + n
+                + " is outside the vocabulary [0, "
+                + table.rows()
+                + ")");
+      }
+    }
+    long total = (long) ids.length * table.cols();
+    if (total == 0) {
+      return;
+    }
+    long idsOnDevice = ints(ids);
+    kernels.launch(
+        "embedding",
+        Kernels.gridFor(total, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(out)).ptr(t(table)).ptr(idsOnDevice).i64(total).i32(table.cols()));
+  }
+
+  @Override
+  public synchronized void embeddingBackward(Tensor dtable, Tensor dout, int[] ids) {
+    long total = (long) ids.length * dtable.cols();
+    if (total == 0) {
+      return;
+    }
+    long idsOnDevice = ints(ids);
+    kernels.launch(
+        "embedding_backward",
+        Kernels.gridFor(total, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(dtable)).ptr(t(dout)).ptr(idsOnDevice).i64(total).i32(dtable.cols()));
+  }
+
+  // ---- attention ----
+
+  /** The batch layout as 4 × S ints: query starts, query counts, key starts, key counts. */
+  private long layout(AttentionBatch batch) {
+    int s = batch.sequences();
+    int[] packed = new int[4 * s];
+    System.arraycopy(batch.queryStart(), 0, packed, 0, s);
+    System.arraycopy(batch.queryCount(), 0, packed, s, s);
+    System.arraycopy(batch.keyStart(), 0, packed, 2 * s, s);
+    System.arraycopy(batch.keyCount(), 0, packed, 3 * s, s);
+    return ints(packed);
+  }
+
+  @Override
+  public synchronized void attention(
+      Tensor out,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize) {
+    int maxQueries = batch.maxQueries();
+    if (batch.sequences() == 0 || maxQueries == 0) {
+      return;
+    }
+    long seq = layout(batch);
+    kernels.launch(
+        "attention",
+        maxQueries,
+        numHeads,
+        batch.sequences(),
+        BLOCK,
+        4 * Math.max(1, batch.maxKeys()),
+        kernels
+            .args()
+            .ptr(t(out))
+            .ptr(t(lse))
+            .ptr(t(q))
+            .ptr(t(k))
+            .ptr(t(v))
+            .ptr(seq)
+            .i32(batch.sequences())
+            .i32(numHeads)
+            .i32(numKvHeads)
+            .i32(headSize)
+            .f32((float) (1.0 / Math.sqrt(headSize))));
+  }
+
+  @Override
+  public synchronized void attentionBackward(
+      Tensor dq,
+      Tensor dk,
+      Tensor dv,
+      Tensor dout,
+      Tensor out,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize) {
+    int maxQueries = batch.maxQueries();
+    if (batch.sequences() == 0 || maxQueries == 0) {
+      return;
+    }
+    long seq = layout(batch);
+    kernels.launch(
+        "attention_backward",
+        maxQueries,
+        numHeads,
+        batch.sequences(),
+        BLOCK,
+        8 * Math.max(1, batch.maxKeys()),
+        kernels
+            .args()
+            .ptr(t(dq))
+            .ptr(t(dk))
+            .ptr(t(dv))
+            .ptr(t(dout))
+            .ptr(t(out))
+            .ptr(t(lse))
+            .ptr(t(q))
+            .ptr(t(k))
+            .ptr(t(v))
+            .ptr(seq)
+            .i32(batch.sequences())
+            .i32(numHeads)
+            .i32(numKvHeads)
+            .i32(headSize)
+            .f32((float) (1.0 / Math.sqrt(headSize))));
+  }
+
+  // ---- output head ----
+
+  /** Rows of logits per chunk, and a scratch [chunk, V] tensor reused across calls. */
+  private CudaTensor logitsChunk(int vocab, int rows) {
+    int chunk = Math.min(Math.max(1, LOGITS_CHUNK_FLOATS / vocab), Math.max(1, rows));
+    if (logitsScratch == null || logitsScratch.cols() != vocab || logitsScratch.rows() < chunk) {
+      logitsScratch = (CudaTensor) zeros(chunk, vocab);
+    }
+    return logitsScratch;
+  }
+
+  @Override
+  public synchronized void targetLogprobs(
+      float[] out, Tensor hidden, Tensor head, int[] targets, float temperature) {
+    int vocab = head.rows();
+    int rows = hidden.rows();
+    if (rows == 0) {
+      return;
+    }
+    CudaTensor scratch = logitsChunk(vocab, rows);
+    int chunk = scratch.rows();
+    CudaTensor.Allocation result = CudaTensor.Allocation.allocate(cuda, 4L * rows);
+    for (int start = 0; start < rows; start += chunk) {
+      int count = Math.min(chunk, rows - start);
+      Tensor block = rows(scratch, 0, count);
+      // logits [count, V] = hidden rows · headᵀ / T
+      gemm(block, rows(hidden, start, count), false, head, true, 1f / temperature, 0f);
+      long targetsOnDevice = ints(java.util.Arrays.copyOfRange(targets, start, start + count));
+      kernels.launch(
+          "target_logprobs",
+          count,
+          1,
+          1,
+          BLOCK,
+          0,
+          kernels
+              .args()
+              .ptr(result.address + 4L * start)
+              .ptr(t(block))
+              .ptr(targetsOnDevice)
+              .i32(vocab));
+    }
+    try (FloatPointer host = new FloatPointer(rows)) {
+      Cuda.check(
+          cudaMemcpy(host, CudaTensor.at(result.address), 4L * rows, cudaMemcpyDeviceToHost),
+          "cudaMemcpy to host");
+      host.get(out, 0, rows);
+    }
+  }
+
+  @Override
+  public synchronized void targetLogprobsBackward(
+      Tensor dhidden,
+      Tensor dhead,
+      float[] dlogprob,
+      Tensor hidden,
+      Tensor head,
+      int[] targets,
+      float temperature) {
+    int vocab = head.rows();
+    int rows = hidden.rows();
+    if (rows == 0) {
+      return;
+    }
+    CudaTensor scratch = logitsChunk(vocab, rows);
+    int chunk = scratch.rows();
+    Tensor grads = upload(java.util.Arrays.copyOf(dlogprob, rows), 1, rows);
+    for (int start = 0; start < rows; start += chunk) {
+      int count = Math.min(chunk, rows - start);
+      Tensor block = rows(scratch, 0, count);
+      Tensor hiddenRows = rows(hidden, start, count);
+      gemm(block, hiddenRows, false, head, true, 1f / temperature, 0f);
+      long targetsOnDevice = ints(java.util.Arrays.copyOfRange(targets, start, start + count));
+      kernels.launch(
+          "target_logprobs_backward",
+          count,
+          1,
+          1,
+          BLOCK,
+          0,
+          kernels
+              .args()
+              .ptr(t(block))
+              .ptr(t(grads).address() + 4L * start)
+              .ptr(targetsOnDevice)
+              .i32(vocab)
+              .f32(1f / temperature));
+      gemm(rows(dhidden, start, count), block, false, head, false, 1f, 1f);
+      if (dhead != null) {
+        gemm(dhead, block, true, hiddenRows, false, 1f, 1f);
+      }
+    }
+  }
+
+  @Override
+  public synchronized void logits(Tensor out, Tensor hidden, Tensor head, float temperature) {
+    gemm(out, hidden, false, head, true, 1f / temperature, 0f);
+  }
+
+  // ---- optimizer ----
+
+  @Override
+  public synchronized void adamw(
+      Tensor param,
+      Tensor grad,
+      Tensor m,
+      Tensor v,
+      float gradScale,
+      float lr,
+      float beta1,
+      float beta2,
+      float eps,
+      float weightDecay,
+      int step) {
+    requireShape("AdamW gradient", grad, param.rows(), param.cols());
+    requireShape("AdamW first moment", m, param.rows(), param.cols());
+    requireShape("AdamW second moment", v, param.rows(), param.cols());
+    long n = param.size();
+    if (n == 0) {
+      return;
+    }
+    kernels.launch(
+        "adamw",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels
+            .args()
+            .ptr(t(param))
+            .ptr(t(grad))
+            .ptr(t(m))
+            .ptr(t(v))
+            .i64(n)
+            .f32(gradScale)
+            .f32(lr)
+            .f32(beta1)
+            .f32(beta2)
+            .f32(eps)
+            .f32(weightDecay)
+            .f64(1 - Math.pow(beta1, step))
+            .f64(1 - Math.pow(beta2, step)));
+  }
+}

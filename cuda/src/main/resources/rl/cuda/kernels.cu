@@ -1,0 +1,354 @@
+// The decoder's elementwise, normalisation, attention, output-head and optimizer kernels for
+// CudaOps, compiled at run time by NVRTC for the GPU present. Float32 storage, row-major tensors;
+// reductions that decide numerical quality (norms, log-sum-exp) accumulate in double, as Nd4jOps
+// does, so the two backends agree to float32 rounding. Matrix products go through cuBLAS, not here.
+//
+// Launch conventions (CudaOps): 1-D kernels take a flat element count and use a grid-stride loop;
+// per-row kernels get one block per row (blockIdx.x) of BLOCK threads.
+
+#define BLOCK 256
+
+typedef long long i64;
+
+extern "C" __global__ void fill_f32(float* x, i64 n, float value) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    x[i] = value;
+  }
+}
+
+// acc += scale · x
+extern "C" __global__ void axpy_f32(float* acc, const float* x, i64 n, float scale) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    acc[i] += scale * x[i];
+  }
+}
+
+// x [rows, cols] += bias [1, cols] on every row
+extern "C" __global__ void add_bias(float* x, const float* bias, i64 n, int cols) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    x[i] += bias[i % cols];
+  }
+}
+
+// acc [1, cols] += Σ_rows x [rows, cols]; one thread per column, the sum in double
+extern "C" __global__ void sum_rows_into(float* acc, const float* x, int rows, int cols) {
+  int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= cols) return;
+  double sum = 0;
+  for (int r = 0; r < rows; r++) sum += x[(i64) r * cols + c];
+  acc[c] += (float) sum;
+}
+
+// Block-wide sum of one double per thread; every thread gets the total.
+__device__ double block_sum(double v, double* scratch) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  int warps = (blockDim.x + 31) >> 5;
+  double total = 0;
+  for (int w = 0; w < warps; w++) total += scratch[w];
+  return total;
+}
+
+__device__ double block_max(double v, double* scratch) {
+  for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffff, v, o));
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  int warps = (blockDim.x + 31) >> 5;
+  double m = -1.0 / 0.0;
+  for (int w = 0; w < warps; w++) m = fmax(m, scratch[w]);
+  return m;
+}
+
+// out[0] += Σ x², in double: for gradient norms
+extern "C" __global__ void sum_squares(const float* x, i64 n, double* out) {
+  __shared__ double scratch[32];
+  double s = 0;
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    double v = x[i];
+    s += v * v;
+  }
+  s = block_sum(s, scratch);
+  if (threadIdx.x == 0) atomicAdd(out, s);
+}
+
+// RMSNorm of each width-wide group of a row: block (row, group).
+// out = x · rstd · w, rstd [rows, groups] = (mean(x²) + eps)^(-1/2)
+extern "C" __global__ void rmsnorm(float* out, float* rstd, const float* x, const float* w,
+                                   int cols, int width, float eps) {
+  __shared__ double scratch[32];
+  int row = blockIdx.x, g = blockIdx.y, groups = cols / width;
+  const float* xr = x + (i64) row * cols + (i64) g * width;
+  float* orow = out + (i64) row * cols + (i64) g * width;
+  double ss = 0;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) ss += (double) xr[i] * xr[i];
+  ss = block_sum(ss, scratch);
+  double inv = 1.0 / sqrt(ss / width + eps);
+  for (int i = threadIdx.x; i < width; i += blockDim.x) orow[i] = (float) (xr[i] * inv) * w[i];
+  if (threadIdx.x == 0) rstd[(i64) row * groups + g] = (float) inv;
+}
+
+// dx += inv · w · dy − inv³ / width · x · Σ_j dy_j w_j x_j ; block (row, group)
+extern "C" __global__ void rmsnorm_backward_dx(float* dx, const float* dout, const float* x,
+                                               const float* w, const float* rstd, int cols,
+                                               int width) {
+  __shared__ double scratch[32];
+  int row = blockIdx.x, g = blockIdx.y, groups = cols / width;
+  i64 base = (i64) row * cols + (i64) g * width;
+  double inv = rstd[(i64) row * groups + g];
+  double dot = 0;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) {
+    dot += (double) dout[base + i] * w[i] * x[base + i];
+  }
+  dot = block_sum(dot, scratch);
+  double k = inv * inv * inv * dot / width;
+  for (int i = threadIdx.x; i < width; i += blockDim.x) {
+    dx[base + i] += (float) (inv * w[i] * dout[base + i] - k * x[base + i]);
+  }
+}
+
+// dweight [1, width] += Σ_rows Σ_groups dy · x · rstd ; one thread per weight element
+extern "C" __global__ void rmsnorm_backward_dw(float* dw, const float* dout, const float* x,
+                                               const float* rstd, int rows, int cols, int width) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= width) return;
+  int groups = cols / width;
+  double acc = 0;
+  for (int r = 0; r < rows; r++) {
+    for (int g = 0; g < groups; g++) {
+      i64 at = (i64) r * cols + (i64) g * width + i;
+      acc += (double) dout[at] * x[at] * rstd[(i64) r * groups + g];
+    }
+  }
+  dw[i] += (float) acc;
+}
+
+// Rotate-half RoPE in place on x [rows, heads·HS]; sign −1 turns backwards (the backward pass).
+extern "C" __global__ void rope(float* x, const int* positions, const float* cosT,
+                                const float* sinT, int rows, int cols, int headSize, float sign) {
+  int half = headSize / 2;
+  i64 pairs = (i64) rows * (cols / 2);
+  for (i64 p = blockIdx.x * (i64) blockDim.x + threadIdx.x; p < pairs;
+       p += (i64) gridDim.x * blockDim.x) {
+    int n = (int) (p / (cols / 2));
+    int rem = (int) (p % (cols / 2));
+    int h = rem / half, i = rem % half;
+    i64 at = (i64) n * cols + (i64) h * headSize + i;
+    float c = cosT[(i64) positions[n] * half + i];
+    float s = sign * sinT[(i64) positions[n] * half + i];
+    float a = x[at], b = x[at + half];
+    x[at] = a * c - b * s;
+    x[at + half] = b * c + a * s;
+  }
+}
+
+extern "C" __global__ void swiglu(float* out, const float* gate, const float* up, i64 n) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    float g = gate[i];
+    float sigmoid = (float) (1.0 / (1.0 + exp(-(double) g)));
+    out[i] = g * sigmoid * up[i];
+  }
+}
+
+extern "C" __global__ void swiglu_backward(float* dgate, float* dup, const float* dout,
+                                           const float* gate, const float* up, i64 n) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    double g = gate[i];
+    double sigmoid = 1.0 / (1.0 + exp(-g));
+    // d silu(g) / dg = σ(g) · (1 + g · (1 − σ(g)))
+    dgate[i] = (float) (dout[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid)));
+    dup[i] = (float) (dout[i] * (g * sigmoid));
+  }
+}
+
+// out [n, cols] = table[ids[n], :]
+extern "C" __global__ void embedding(float* out, const float* table, const int* ids, i64 total,
+                                     int cols) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
+    i64 n = i / cols;
+    out[i] = table[(i64) ids[n] * cols + i % cols];
+  }
+}
+
+// dtable[ids[n], :] += dout[n, :]
+extern "C" __global__ void embedding_backward(float* dtable, const float* dout, const int* ids,
+                                              i64 total, int cols) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
+    i64 n = i / cols;
+    atomicAdd(&dtable[(i64) ids[n] * cols + i % cols], dout[i]);
+  }
+}
+
+// dst[rows[i], :] = src[i, :]
+extern "C" __global__ void scatter_rows(float* dst, const int* rows, const float* src, i64 total,
+                                        int cols) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
+    i64 n = i / cols;
+    dst[(i64) rows[n] * cols + i % cols] = src[i];
+  }
+}
+
+// Causal grouped-query attention over a ragged batch. Block (query t, head h, sequence s); scores
+// of the visible keys live in dynamic shared memory [maxKeys] floats. seq = {queryStart,
+// queryCount, keyStart, keyCount} arrays of S ints each, packed one after another.
+extern "C" __global__ void attention(float* out, float* lse, const float* q, const float* k,
+                                     const float* v, const int* seq, int sequences, int numHeads,
+                                     int numKvHeads, int headSize, float scale) {
+  extern __shared__ float scores[];
+  __shared__ double scratch[32];
+  int s = blockIdx.z, h = blockIdx.y, t = blockIdx.x;
+  int nq = seq[sequences + s];
+  if (t >= nq) return;
+  int q0 = seq[s], k0 = seq[2 * sequences + s], nk = seq[3 * sequences + s];
+  int visible = nk - nq + t + 1;
+  int kh = h / (numHeads / numKvHeads);
+  int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
+  const float* qr = q + (i64) (q0 + t) * qCols + (i64) h * headSize;
+  double localMax = -1.0 / 0.0;
+  for (int j = threadIdx.x; j < visible; j += blockDim.x) {
+    const float* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
+    float dot = 0;
+    for (int c = 0; c < headSize; c++) dot += qr[c] * kr[c];
+    float sc = dot * scale;
+    scores[j] = sc;
+    localMax = fmax(localMax, (double) sc);
+  }
+  double max = block_max(localMax, scratch);
+  double sum = 0;
+  for (int j = threadIdx.x; j < visible; j += blockDim.x) sum += exp(scores[j] - max);
+  sum = block_sum(sum, scratch);
+  double logSum = max + log(sum);
+  for (int j = threadIdx.x; j < visible; j += blockDim.x) {
+    scores[j] = (float) exp(scores[j] - logSum);
+  }
+  __syncthreads();
+  float* orow = out + (i64) (q0 + t) * qCols + (i64) h * headSize;
+  for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
+    double acc = 0;
+    for (int j = 0; j < visible; j++) {
+      acc += (double) scores[j] * v[(i64) (k0 + j) * kCols + (i64) kh * headSize + c];
+    }
+    orow[c] = (float) acc;
+  }
+  if (threadIdx.x == 0) lse[(i64) (q0 + t) * numHeads + h] = (float) logSum;
+}
+
+// Backward of attention for block (query t, head h, sequence s): recomputes P from lse;
+// dS = P ∘ (dP − D) with dP = dO · vᵀ and D = dO · O; dq += scale · dS · k (this block's row only),
+// dk += scale · dSᵀ · q and dv += Pᵀ · dO through atomics (keys are shared by queries and heads).
+// Dynamic shared memory: 2 · maxKeys floats (P, dS).
+extern "C" __global__ void attention_backward(float* dq, float* dk, float* dv, const float* dout,
+                                              const float* out, const float* lse, const float* q,
+                                              const float* k, const float* v, const int* seq,
+                                              int sequences, int numHeads, int numKvHeads,
+                                              int headSize, float scale) {
+  extern __shared__ float shared[];
+  __shared__ double scratch[32];
+  int s = blockIdx.z, h = blockIdx.y, t = blockIdx.x;
+  int nq = seq[sequences + s];
+  if (t >= nq) return;
+  int q0 = seq[s], k0 = seq[2 * sequences + s], nk = seq[3 * sequences + s];
+  float* p = shared;
+  float* ds = shared + nk;
+  int visible = nk - nq + t + 1;
+  int kh = h / (numHeads / numKvHeads);
+  int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
+  i64 qRow = (i64) (q0 + t) * qCols + (i64) h * headSize;
+  float logSum = lse[(i64) (q0 + t) * numHeads + h];
+  double d = 0;
+  for (int c = threadIdx.x; c < headSize; c += blockDim.x) d += (double) dout[qRow + c] * out[qRow + c];
+  d = block_sum(d, scratch);
+  for (int j = threadIdx.x; j < visible; j += blockDim.x) {
+    const float* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
+    const float* vr = v + (i64) (k0 + j) * kCols + (i64) kh * headSize;
+    float dot = 0, dp = 0;
+    for (int c = 0; c < headSize; c++) {
+      dot += q[qRow + c] * kr[c];
+      dp += dout[qRow + c] * vr[c];
+    }
+    float pj = (float) exp(dot * scale - logSum);
+    p[j] = pj;
+    ds[j] = (float) (pj * (dp - d));
+  }
+  __syncthreads();
+  for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
+    double acc = 0;
+    for (int j = 0; j < visible; j++) acc += (double) ds[j] * k[(i64) (k0 + j) * kCols + (i64) kh * headSize + c];
+    dq[qRow + c] += (float) (scale * acc);
+  }
+  for (i64 e = threadIdx.x; e < (i64) visible * headSize; e += blockDim.x) {
+    int j = (int) (e / headSize), c = (int) (e % headSize);
+    i64 at = (i64) (k0 + j) * kCols + (i64) kh * headSize + c;
+    atomicAdd(&dk[at], scale * ds[j] * q[qRow + c]);
+    atomicAdd(&dv[at], p[j] * dout[qRow + c]);
+  }
+}
+
+// Per row of logits [rows, V]: out[n] = logits[n, target] − logsumexp(logits[n, :]); 0 where
+// target < 0. One block per row.
+extern "C" __global__ void target_logprobs(float* out, const float* logits, const int* targets,
+                                           int vocab) {
+  __shared__ double scratch[32];
+  int n = blockIdx.x;
+  int target = targets[n];
+  if (target < 0) {
+    if (threadIdx.x == 0) out[n] = 0;
+    return;
+  }
+  const float* row = logits + (i64) n * vocab;
+  double m = -1.0 / 0.0;
+  for (int j = threadIdx.x; j < vocab; j += blockDim.x) m = fmax(m, (double) row[j]);
+  m = block_max(m, scratch);
+  double sum = 0;
+  for (int j = threadIdx.x; j < vocab; j += blockDim.x) sum += exp(row[j] - m);
+  sum = block_sum(sum, scratch);
+  if (threadIdx.x == 0) out[n] = (float) (row[target] - (m + log(sum)));
+}
+
+// In place on logits [rows, V]: d logprob / d raw logit = g · (1[v = target] − p_v) / T with
+// g = dlogprob[n] (0 where target < 0). One block per row.
+extern "C" __global__ void target_logprobs_backward(float* logits, const float* dlogprob,
+                                                    const int* targets, int vocab, float invT) {
+  __shared__ double scratch[32];
+  int n = blockIdx.x;
+  int target = targets[n];
+  float* row = logits + (i64) n * vocab;
+  double g = target < 0 ? 0 : dlogprob[n];
+  if (g == 0) {
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) row[j] = 0;
+    return;
+  }
+  double m = -1.0 / 0.0;
+  for (int j = threadIdx.x; j < vocab; j += blockDim.x) m = fmax(m, (double) row[j]);
+  m = block_max(m, scratch);
+  double sum = 0;
+  for (int j = threadIdx.x; j < vocab; j += blockDim.x) sum += exp(row[j] - m);
+  sum = block_sum(sum, scratch);
+  double lse = m + log(sum);
+  __syncthreads();
+  for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+    float grad = (float) (-g * exp(row[j] - lse) * invT);
+    if (j == target) grad += (float) (g * invT);
+    row[j] = grad;
+  }
+}
+
+// One AdamW step; c1, c2 are the bias corrections 1 − β^step.
+extern "C" __global__ void adamw(float* param, const float* grad, float* m, float* v, i64 n,
+                                 float gradScale, float lr, float beta1, float beta2, float eps,
+                                 float weightDecay, double c1, double c2) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    double g = (double) grad[i] * gradScale;
+    float mi = (float) (beta1 * m[i] + (1 - beta1) * g);
+    float vi = (float) (beta2 * v[i] + (1 - beta2) * g * g);
+    m[i] = mi;
+    v[i] = vi;
+    double update = (mi / c1) / (sqrt(vi / c2) + eps);
+    float p = param[i];
+    param[i] = (float) (p - lr * weightDecay * p - lr * update);
+  }
+}

@@ -1,0 +1,46 @@
+package rl.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What can be checked of the kernels without a GPU or NVRTC: the source ships in the jar, and the
+ * kernels CudaOps launches are exactly the {@code extern "C" __global__} functions it defines (a
+ * renamed or missing kernel would otherwise only fail on the device).
+ */
+class KernelSourceTest {
+  @Test
+  void everyLaunchedKernelIsDefinedAndEveryDefinedKernelIsUsed() throws Exception {
+    String source = Kernels.source();
+    Set<String> defined = new TreeSet<>();
+    Matcher d = Pattern.compile("extern \"C\" __global__ void (\\w+)\\(").matcher(source);
+    while (d.find()) {
+      defined.add(d.group(1));
+    }
+    String ops =
+        Files.readString(
+            Path.of(System.getProperty("rl.repo", "."), "cuda/src/main/java/rl/cuda/CudaOps.java"));
+    Set<String> launched = new TreeSet<>();
+    Matcher l = Pattern.compile("kernels\\.launch\\(\\s*\"(\\w+)\"").matcher(ops);
+    while (l.find()) {
+      launched.add(l.group(1));
+    }
+    assertTrue(defined.size() >= 18, "kernels defined: " + defined);
+    assertEquals(defined, launched);
+    // Balanced braces and parentheses: a cheap guard against a truncated edit.
+    assertEquals(count(source, '{'), count(source, '}'));
+    assertEquals(count(source, '('), count(source, ')'));
+  }
+
+  private static long count(String s, char c) {
+    return s.chars().filter(x -> x == c).count();
+  }
+}

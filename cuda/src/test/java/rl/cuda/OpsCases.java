@@ -1,0 +1,277 @@
+package rl.cuda;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import rl.core.tensor.AttentionBatch;
+import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
+
+/**
+ * Every {@link Ops} method on seeded random inputs, its outputs collected by name: run once on
+ * {@code Nd4jOps} (the reference, saved with {@link #write}) and once on {@code CudaOps}, then
+ * compared. Shapes are small but not round (odd widths, ragged sequences, GQA) so that indexing
+ * mistakes show; the decode-shaped attention reads keys from a cache-like layout.
+ */
+final class OpsCases {
+  private OpsCases() {}
+
+  /** Runs every case on {@code ops}: output name → values. */
+  static Map<String, float[]> run(Ops ops, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    Map<String, float[]> out = new LinkedHashMap<>();
+
+    // memory
+    Tensor x = ops.upload(normal(random, 37 * 19), 37, 19);
+    out.put("download", ops.download(x));
+    out.put("rows", ops.download(ops.rows(x, 5, 11)));
+    Tensor filled = ops.zeros(7, 9);
+    ops.fill(filled, 1.25f);
+    out.put("fill", ops.download(filled));
+    Tensor copied = poisoned(ops, 37, 19);
+    ops.copy(copied, x);
+    out.put("copy", ops.download(copied));
+    Tensor scattered = ops.zeros(40, 19);
+    ops.scatterRows(scattered, new int[] {3, 0, 39, 17, 8}, ops.rows(x, 2, 5));
+    out.put("scatterRows", ops.download(scattered));
+    out.put("zeros", ops.download(ops.zeros(3, 5)));
+
+    // linear algebra: every transpose combination, alpha/beta, row views
+    for (int variant = 0; variant < 4; variant++) {
+      boolean ta = (variant & 2) != 0;
+      boolean tb = (variant & 1) != 0;
+      int m = 33;
+      int k = 47;
+      int n = 29;
+      Tensor a = ops.upload(normal(random, m * k), ta ? k : m, ta ? m : k);
+      Tensor b = ops.upload(normal(random, k * n), tb ? n : k, tb ? k : n);
+      Tensor c = ops.upload(normal(random, m * n), m, n);
+      ops.gemm(c, a, ta, b, tb, 0.75f, 0.5f);
+      out.put("gemm" + (ta ? "T" : "N") + (tb ? "T" : "N"), ops.download(c));
+    }
+    Tensor big = ops.upload(normal(random, 20 * 13), 20, 13);
+    Tensor w = ops.upload(normal(random, 13 * 6), 13, 6);
+    Tensor view = ops.zeros(20, 6);
+    ops.gemm(ops.rows(view, 4, 9), ops.rows(big, 4, 9), false, w, false, 1f, 0f);
+    out.put("gemmRowViews", ops.download(view));
+    Tensor acc = ops.upload(normal(random, 37 * 19), 37, 19);
+    ops.axpy(acc, x, -0.3f);
+    out.put("axpy", ops.download(acc));
+    Tensor bias = ops.upload(normal(random, 19), 1, 19);
+    Tensor biased = ops.zeros(37, 19);
+    ops.copy(biased, x);
+    ops.addBias(biased, bias);
+    out.put("addBias", ops.download(biased));
+    Tensor biasGrad = ops.upload(normal(random, 19), 1, 19);
+    ops.sumRowsInto(biasGrad, x);
+    out.put("sumRowsInto", ops.download(biasGrad));
+    out.put("sumOfSquares", new float[] {(float) ops.sumOfSquares(x)});
+
+    // rmsnorm over whole rows and per head (Qwen3's q/k norm), forward and backward
+    for (int width : new int[] {24, 8}) {
+      Tensor in = ops.upload(normal(random, 11 * 24), 11, 24);
+      Tensor weight = ops.upload(uniform(random, width, 0.5, 1.5), 1, width);
+      Tensor normed = poisoned(ops, 11, 24);
+      Tensor rstd = poisoned(ops, 11, 24 / width);
+      ops.rmsnorm(normed, rstd, in, weight, width, 1e-6f);
+      out.put("rmsnorm" + width, ops.download(normed));
+      out.put("rmsnormRstd" + width, ops.download(rstd));
+      Tensor dout = ops.upload(normal(random, 11 * 24), 11, 24);
+      Tensor dx = ops.upload(normal(random, 11 * 24), 11, 24);
+      Tensor dweight = ops.upload(normal(random, width), 1, width);
+      ops.rmsnormBackward(dx, dweight, dout, in, weight, rstd, width);
+      out.put("rmsnormBackwardDx" + width, ops.download(dx));
+      out.put("rmsnormBackwardDw" + width, ops.download(dweight));
+    }
+
+    // rope forward and inverse
+    int headSize = 8;
+    Tensor cos = ops.upload(uniform(random, 64 * 4, -1, 1), 64, 4);
+    Tensor sin = ops.upload(uniform(random, 64 * 4, -1, 1), 64, 4);
+    Tensor roped = ops.upload(normal(random, 9 * 24), 9, 24);
+    int[] positions = {0, 1, 2, 63, 5, 5, 17, 30, 31};
+    ops.rope(roped, headSize, positions, cos, sin, false);
+    out.put("rope", ops.download(roped));
+    ops.rope(roped, headSize, positions, cos, sin, true);
+    out.put("ropeInverse", ops.download(roped));
+
+    // swiglu
+    Tensor gate = ops.upload(normal(random, 13 * 31), 13, 31);
+    Tensor up = ops.upload(normal(random, 13 * 31), 13, 31);
+    Tensor act = poisoned(ops, 13, 31);
+    ops.swiglu(act, gate, up);
+    out.put("swiglu", ops.download(act));
+    Tensor dact = ops.upload(normal(random, 13 * 31), 13, 31);
+    Tensor dgate = poisoned(ops, 13, 31);
+    Tensor dup = poisoned(ops, 13, 31);
+    ops.swigluBackward(dgate, dup, dact, gate, up);
+    out.put("swigluBackwardGate", ops.download(dgate));
+    out.put("swigluBackwardUp", ops.download(dup));
+
+    // embedding with repeated ids
+    Tensor table = ops.upload(normal(random, 50 * 12), 50, 12);
+    int[] ids = {4, 0, 49, 4, 17, 4, 33};
+    Tensor embedded = poisoned(ops, ids.length, 12);
+    ops.embedding(embedded, table, ids);
+    out.put("embedding", ops.download(embedded));
+    Tensor dtable = ops.upload(normal(random, 50 * 12), 50, 12);
+    ops.embeddingBackward(dtable, ops.upload(normal(random, ids.length * 12), ids.length, 12), ids);
+    out.put("embeddingBackward", ops.download(dtable));
+
+    // attention: packed training batch (keys = queries) and decode from a cache (one query each)
+    attention(ops, random, out, "attentionTrain", trainingBatch(), 14, 14);
+    attention(ops, random, out, "attentionDecode", decodeBatch(), 4, 64);
+
+    // output head: chunked target logprobs and their backward, full logits
+    int vocab = 97;
+    Tensor hidden = ops.upload(normal(random, 10 * 16), 10, 16);
+    Tensor head = ops.upload(normal(random, vocab * 16), vocab, 16);
+    int[] targets = {3, 96, -1, 0, 50, 50, 7, -1, 12, 88};
+    float[] logprobs = new float[10];
+    java.util.Arrays.fill(logprobs, Float.NaN);
+    ops.targetLogprobs(logprobs, hidden, head, targets, 0.7f);
+    out.put("targetLogprobs", logprobs);
+    Tensor dhidden = ops.upload(normal(random, 10 * 16), 10, 16);
+    Tensor dhead = ops.upload(normal(random, vocab * 16), vocab, 16);
+    float[] dlogprob = normal(random, 10);
+    ops.targetLogprobsBackward(dhidden, dhead, dlogprob, hidden, head, targets, 0.7f);
+    out.put("targetLogprobsBackwardHidden", ops.download(dhidden));
+    out.put("targetLogprobsBackwardHead", ops.download(dhead));
+    Tensor logits = poisoned(ops, 10, vocab);
+    ops.logits(logits, hidden, head, 1.3f);
+    out.put("logits", ops.download(logits));
+
+    // AdamW, third step
+    Tensor param = ops.upload(normal(random, 7 * 5), 7, 5);
+    Tensor grad = ops.upload(normal(random, 7 * 5), 7, 5);
+    Tensor m = ops.upload(normal(random, 7 * 5), 7, 5);
+    Tensor v = ops.upload(uniform(random, 7 * 5, 0.01, 1), 7, 5);
+    ops.adamw(param, grad, m, v, 0.5f, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f, 3);
+    out.put("adamwParam", ops.download(param));
+    out.put("adamwM", ops.download(m));
+    out.put("adamwV", ops.download(v));
+    return out;
+  }
+
+  /** Three sequences of 5, 1 and 8 tokens packed into 14 rows; keys are the same rows. */
+  private static AttentionBatch trainingBatch() {
+    return new AttentionBatch(
+        new int[] {0, 5, 6}, new int[] {5, 1, 8}, new int[] {0, 5, 6}, new int[] {5, 1, 8});
+  }
+
+  /** Four decoding sequences, one new token each, reading 3, 17, 64 and 1 cached keys. */
+  private static AttentionBatch decodeBatch() {
+    return new AttentionBatch(
+        new int[] {0, 1, 2, 3},
+        new int[] {1, 1, 1, 1},
+        new int[] {0, 3, 20, 63},
+        new int[] {3, 17, 44, 1});
+  }
+
+  private static void attention(
+      Ops ops,
+      SplittableRandom random,
+      Map<String, float[]> out,
+      String name,
+      AttentionBatch batch,
+      int queryRows,
+      int keyRows) {
+    int heads = 6;
+    int kvHeads = 2;
+    int hs = 8;
+    Tensor q = ops.upload(normal(random, queryRows * heads * hs), queryRows, heads * hs);
+    Tensor k = ops.upload(normal(random, keyRows * kvHeads * hs), keyRows, kvHeads * hs);
+    Tensor v = ops.upload(normal(random, keyRows * kvHeads * hs), keyRows, kvHeads * hs);
+    Tensor o = poisoned(ops, queryRows, heads * hs);
+    Tensor lse = poisoned(ops, queryRows, heads);
+    ops.attention(o, lse, q, k, v, batch, heads, kvHeads, hs);
+    out.put(name, ops.download(o));
+    out.put(name + "Lse", ops.download(lse));
+    Tensor dout = ops.upload(normal(random, queryRows * heads * hs), queryRows, heads * hs);
+    Tensor dq = ops.upload(normal(random, queryRows * heads * hs), queryRows, heads * hs);
+    Tensor dk = ops.upload(normal(random, keyRows * kvHeads * hs), keyRows, kvHeads * hs);
+    Tensor dv = ops.upload(normal(random, keyRows * kvHeads * hs), keyRows, kvHeads * hs);
+    ops.attentionBackward(dq, dk, dv, dout, o, lse, q, k, v, batch, heads, kvHeads, hs);
+    out.put(name + "BackwardQ", ops.download(dq));
+    out.put(name + "BackwardK", ops.download(dk));
+    out.put(name + "BackwardV", ops.download(dv));
+  }
+
+  /** An output tensor filled with NaN first, so an element the op forgets to write shows. */
+  private static Tensor poisoned(Ops ops, int rows, int cols) {
+    Tensor t = ops.zeros(rows, cols);
+    ops.fill(t, Float.NaN);
+    return t;
+  }
+
+  private static float[] normal(SplittableRandom random, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      // Box–Muller from two uniforms: SplittableRandom has no nextGaussian of its own state.
+      double u = 1 - random.nextDouble();
+      double r = Math.sqrt(-2 * Math.log(u));
+      x[i] = (float) (r * Math.cos(2 * Math.PI * random.nextDouble()));
+    }
+    return x;
+  }
+
+  private static float[] uniform(SplittableRandom random, int n, double lo, double hi) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) random.nextDouble(lo, hi);
+    }
+    return x;
+  }
+
+  // ---- the reference file: name, length, floats; nothing else ----
+
+  static void write(Map<String, float[]> outputs, Path file) throws IOException {
+    try (OutputStream raw = Files.newOutputStream(file);
+        DataOutputStream data = new DataOutputStream(new java.io.BufferedOutputStream(raw))) {
+      data.writeInt(outputs.size());
+      for (Map.Entry<String, float[]> e : outputs.entrySet()) {
+        data.writeUTF(e.getKey());
+        data.writeInt(e.getValue().length);
+        for (float f : e.getValue()) {
+          data.writeFloat(f);
+        }
+      }
+    }
+  }
+
+  static Map<String, float[]> read(Path file) throws IOException {
+    Map<String, float[]> outputs = new LinkedHashMap<>();
+    try (InputStream raw = Files.newInputStream(file);
+        DataInputStream data = new DataInputStream(new java.io.BufferedInputStream(raw))) {
+      int count = data.readInt();
+      for (int i = 0; i < count; i++) {
+        String name = data.readUTF();
+        float[] values = new float[data.readInt()];
+        for (int j = 0; j < values.length; j++) {
+          values[j] = data.readFloat();
+        }
+        outputs.put(name, values);
+      }
+    }
+    return outputs;
+  }
+
+  /** {@code ‖a − b‖ / max(‖b‖, 1e-30)}, NaN when either holds a NaN. */
+  static double relativeError(float[] a, float[] b) {
+    double diff = 0;
+    double norm = 0;
+    for (int i = 0; i < a.length; i++) {
+      double d = (double) a[i] - b[i];
+      diff += d * d;
+      norm += (double) b[i] * b[i];
+    }
+    return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
+  }
+}

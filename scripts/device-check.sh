@@ -1,0 +1,40 @@
+#!/bin/sh
+# Runs on the GPU machine (no Java, no network) from the repository root, after
+# scripts/device-pack.sh filled .device/ here and the device tool carried it:
+#   1. the GPU checks: CudaOps against ND4J's outputs for every op, and the model fixtures
+#      (logprobs, loss and LoRA gradients, greedy continuations) on CudaOps;
+#   2. the generation and learner benchmarks on the GPU, when asked: BENCH=1.
+# Writes logs under $OUT when set (the device tool brings them back).
+set -u
+D=.device
+LOGS=${OUT:-/tmp/rl-device}
+mkdir -p "$LOGS" /tmp/rl-java
+tar -C /tmp/rl-java -xJf "$D/runtime.tar.xz" || exit 1
+JAVA=/tmp/rl-java/runtime/bin/java
+FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx16g"
+CP=$(ls "$D"/lib/*.jar | tr '\n' ':')
+export RL_CUDA_CACHE=/tmp/rl-cuda-cache
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+"$JAVA" -version 2>&1 | head -n 1
+
+status=0
+if [ "${CHECKS:-1}" = 1 ]; then
+  "$JAVA" $FLAGS -Drl.backend=cuda -Drl.cuda.reference="$D/ops-reference.bin" \
+    -Drl.fixtures=core/src/test/resources/fixtures \
+    -jar "$D"/test/junit-platform-console-standalone-*.jar execute \
+    --class-path "${CP}$D/test/core-tests.jar:$D/test/cuda-tests.jar" \
+    --select-class rl.cuda.CudaOpsConformanceTest --select-class rl.core.model.ModelFixtureTest \
+    --details=tree --disable-banner 2>&1 | tee "$LOGS/checks.log" | tail -n 80
+  grep -q "tests failed *0 *\]\|0 tests failed" "$LOGS/checks.log" || status=1
+  grep -Eq "tests successful +[1-9]" "$LOGS/checks.log" || status=1
+fi
+if [ "${BENCH:-0}" = 1 ]; then
+  for shape in ${SHAPES:-qwen2.5-0.5b}; do
+    "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.sampler.SamplerBenchmark "$shape" 128 256 8 \
+      ${CONCURRENCY:-64 256} 2>&1 | tee -a "$LOGS/bench.log"
+    "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.learner.LearnerBenchmark "$shape" 16 512 8192 3 \
+      2>&1 | tee -a "$LOGS/bench.log"
+  done
+fi
+exit $status
