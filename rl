@@ -53,8 +53,9 @@ if [ -n "$stale" ]; then
   touch "$STAMP"
 fi
 
-# JNI loading is a restricted operation and JavaCPP still uses sun.misc.Unsafe: allow both quietly.
+# JNI loading is a restricted operation and JavaCPP still uses sun.misc.Unsafe: allow both quietly;
+# JavaCPP logs through SLF4J so its version-mismatch notice (ND4J's presets are 1.5.7) stays quiet.
 # shellcheck disable=SC2086 # RL_JAVA_OPTS is a list of options
 exec "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow \
-  -Djava.awt.headless=true ${RL_JAVA_OPTS:-} -Drl.home="$ROOT" \
+  -Djava.awt.headless=true -Dorg.bytedeco.javacpp.logger=slf4j ${RL_JAVA_OPTS:-} -Drl.home="$ROOT" \
   -cp "$ROOT/app/target/rl.jar:$DIST/*" rl.cli.Main "$@"

@@ -24,16 +24,17 @@ $MVN -pl cuda,sampler,learner -am package -DskipTests
 $MVN -pl cuda -am test -Dtest=OpsCasesTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Drl.cuda.writeReference="$ROOT/$OUT/ops-reference.bin" >/dev/null
 $MVN -pl learner dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$ROOT/$OUT/deps" \
-  -DincludeArtifactIds=jackson-databind,jackson-core,jackson-annotations,slf4j-api
+  -DincludeArtifactIds=jackson-databind,jackson-core,jackson-annotations,slf4j-api -DexcludeGroupIds=tools.jackson.core
 $MVN -pl cuda dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$ROOT/$OUT/deps" \
   -DincludeArtifactIds=javacpp,cuda
-$MVN -pl cuda dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$ROOT/$OUT/testdeps" \
-  -DincludeArtifactIds=junit-platform-console-standalone
+# The JUnit console runs the GPU tests there; its platform version goes with the JUnit BOM's.
+$MVN -pl cuda dependency:copy -DoutputDirectory="$ROOT/$OUT/testdeps" \
+  -Dartifact=org.junit.platform:junit-platform-console-standalone:${JUNIT_PLATFORM:-1.14.4}
 mv "$OUT"/deps/*.jar "$OUT/lib/" && rmdir "$OUT/deps"
 cp core/target/rl-core-*.jar cuda/target/rl-cuda-*.jar sampler/target/rl-sampler-*.jar \
   learner/target/rl-learner-*.jar "$OUT/lib/"
 rm -f "$OUT"/lib/*-tests.jar
-"$JAVA_HOME/bin/jar" --create --file "$OUT/test/core-tests.jar" -C core/target/test-classes .
+"$JAVA_HOME/bin/jar" --create --file "$OUT/test/core-tests.jar" -C core/target/test-classes rl
 "$JAVA_HOME/bin/jar" --create --file "$OUT/test/cuda-tests.jar" -C cuda/target/test-classes rl
 mv "$OUT"/testdeps/*.jar "$OUT/test/" && rmdir "$OUT/testdeps"
 
