@@ -724,6 +724,67 @@ public final class CudaOps implements Ops {
     gemm(out, hidden, false, head, true, 1f / temperature, 0f);
   }
 
+  // ---- sampling ----
+
+  private CudaTensor.Allocation samplingScratch;
+
+  @Override
+  public synchronized void sampleTokens(
+      Tensor logits,
+      double[] inverseTemperature,
+      double[] uniform,
+      int[] tokens,
+      double[] logprobs) {
+    int rows = logits.rows();
+    if (rows == 0) {
+      return;
+    }
+    // Scratch layout: invT [rows] doubles, uniform [rows] doubles, logprobs [rows] doubles,
+    // tokens [rows] ints.
+    long bytes = 28L * rows;
+    if (samplingScratch == null || samplingScratch.bytes < bytes) {
+      samplingScratch = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 28L * 1024));
+    }
+    long base = samplingScratch.address;
+    long uniformAt = base + 8L * rows;
+    long logprobsAt = base + 16L * rows;
+    long tokensAt = base + 24L * rows;
+    try (DoublePointer host = new DoublePointer(2L * rows)) {
+      host.put(inverseTemperature, 0, rows);
+      host.position(rows).put(uniform, 0, rows);
+      host.position(0);
+      Cuda.check(
+          cudaMemcpy(CudaTensor.at(base), host, 16L * rows, cudaMemcpyHostToDevice),
+          "cudaMemcpy sampling parameters to device");
+    }
+    kernels.launch(
+        "sample_rows",
+        rows,
+        1,
+        1,
+        1024,
+        0,
+        kernels
+            .args()
+            .ptr(t(logits))
+            .i32(logits.cols())
+            .ptr(base)
+            .ptr(uniformAt)
+            .ptr(tokensAt)
+            .ptr(logprobsAt));
+    try (DoublePointer lp = new DoublePointer(rows);
+        IntPointer ids = new IntPointer(rows)) {
+      Cuda.check(
+          cudaMemcpy(lp, CudaTensor.at(logprobsAt), 8L * rows, cudaMemcpyDeviceToHost),
+          "cudaMemcpy logprobs to host");
+      Cuda.check(
+          cudaMemcpy(ids, CudaTensor.at(tokensAt), 4L * rows, cudaMemcpyDeviceToHost),
+          "cudaMemcpy tokens to host");
+      lp.get(logprobs, 0, rows);
+      ids.get(tokens, 0, rows);
+    }
+  }
+
   // ---- optimizer ----
 
   @Override

@@ -352,3 +352,114 @@ extern "C" __global__ void adamw(float* param, const float* grad, float* m, floa
     param[i] = (float) (p - lr * weightDecay * p - lr * update);
   }
 }
+
+// One token per row of raw logits [rows, V], the function of HostSampling.sample: logprob under
+// softmax(logits · invT) over the whole vocabulary; greedy (first maximum) where uniform < 0,
+// else the first id whose cumulative probability, in id order, exceeds the uniform draw. One
+// block per row: each thread owns a contiguous chunk of ids, the chunk sums are scanned, and the
+// thread whose chunk holds the draw walks it. Only tokens and logprobs go back to the host.
+#define SAMPLE_BLOCK 1024
+extern "C" __global__ void sample_rows(const float* logits, int vocab, const double* invT,
+                                       const double* uniform, int* tokens, double* logprobs) {
+  __shared__ double scratch[32];
+  __shared__ double prefix[SAMPLE_BLOCK + 1];
+  __shared__ int bestIndex[32];
+  __shared__ int found;
+  int row = blockIdx.x;
+  const float* z = logits + (i64) row * vocab;
+  double t = invT[row];
+  double u = uniform[row];
+  // argmax, first index on ties
+  float bestValue = -1.0f / 0.0f;
+  int best = 0x7fffffff;
+  for (int v = threadIdx.x; v < vocab; v += blockDim.x) {
+    float x = z[v];
+    if (x > bestValue || (x == bestValue && v < best)) {
+      bestValue = x;
+      best = v;
+    }
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    float ov = __shfl_xor_sync(0xffffffff, bestValue, o);
+    int oi = __shfl_xor_sync(0xffffffff, best, o);
+    if (ov > bestValue || (ov == bestValue && oi < best)) {
+      bestValue = ov;
+      best = oi;
+    }
+  }
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+  if (lane == 0) {
+    scratch[warp] = bestValue;
+    bestIndex[warp] = best;
+  }
+  __syncthreads();
+  bestValue = (float) scratch[0];
+  best = bestIndex[0];
+  for (int w = 1; w < warps; w++) {
+    float wv = (float) scratch[w];
+    if (wv > bestValue || (wv == bestValue && bestIndex[w] < best)) {
+      bestValue = wv;
+      best = bestIndex[w];
+    }
+  }
+  double top = bestValue * t;
+  double sum = 0;
+  for (int v = threadIdx.x; v < vocab; v += blockDim.x) sum += exp(z[v] * t - top);
+  sum = block_sum(sum, scratch);
+  double logSum = top + log(sum);
+  if (u < 0) {
+    if (threadIdx.x == 0) {
+      tokens[row] = best;
+      logprobs[row] = z[best] * t - logSum;
+    }
+    return;
+  }
+  int chunk = (vocab + blockDim.x - 1) / blockDim.x;
+  int begin = threadIdx.x * chunk, end = min(vocab, begin + chunk);
+  double mass = 0;
+  int lastPositive = -1;
+  for (int v = begin; v < end; v++) {
+    double p = exp(z[v] * t - logSum);
+    mass += p;
+    if (p > 0) lastPositive = v;
+  }
+  prefix[threadIdx.x + 1] = mass;
+  if (threadIdx.x == 0) {
+    prefix[0] = 0;
+    found = 0x7fffffff;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int i = 1; i <= blockDim.x; i++) prefix[i] += prefix[i - 1];
+  }
+  __syncthreads();
+  double before = prefix[threadIdx.x];
+  if (before <= u && u < before + mass) {
+    double cumulative = before;
+    for (int v = begin; v < end; v++) {
+      cumulative += exp(z[v] * t - logSum);
+      if (cumulative > u) {
+        atomicMin(&found, v);  // at most one thread gets here; min guards rounding ties
+        break;
+      }
+    }
+  }
+  __syncthreads();
+  // Rounding can leave the total just under the draw: take the last id with probability > 0.
+  if (found == 0x7fffffff) {
+    int last = lastPositive;
+    for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(0xffffffff, last, o));
+    if (lane == 0) bestIndex[warp] = last;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int l = bestIndex[0];
+      for (int w = 1; w < warps; w++) l = max(l, bestIndex[w]);
+      found = l < 0 ? best : l;
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    tokens[row] = found;
+    logprobs[row] = z[found] * t - logSum;
+  }
+}

@@ -148,6 +148,29 @@ final class OpsCases {
     ops.logits(logits, hidden, head, 1.3f);
     out.put("logits", ops.download(logits));
 
+    // sampling on the device: greedy rows and drawn rows at several temperatures; draws near 0
+    // and near 1 reach both ends of the inverse CDF
+    int rowsToSample = 9;
+    int sampleVocab = 1000;
+    float[] raw = normal(random, rowsToSample * sampleVocab);
+    for (int i = 0; i < raw.length; i++) {
+      raw[i] *= 3;
+    }
+    Tensor sampleLogits = ops.upload(raw, rowsToSample, sampleVocab);
+    double[] inverseTemperature = {1, 1, 1, 0.5, 2, 1, 1 / 0.7, 1, 1};
+    double[] uniform = {-1, 0.5, 0.0001, 0.3, 0.9, 0.99999, 0.7, -1, 0.25};
+    int[] sampled = new int[rowsToSample];
+    double[] sampledLogprobs = new double[rowsToSample];
+    ops.sampleTokens(sampleLogits, inverseTemperature, uniform, sampled, sampledLogprobs);
+    float[] sampledAsFloats = new float[rowsToSample];
+    float[] logprobsAsFloats = new float[rowsToSample];
+    for (int i = 0; i < rowsToSample; i++) {
+      sampledAsFloats[i] = sampled[i];
+      logprobsAsFloats[i] = (float) sampledLogprobs[i];
+    }
+    out.put("sampleTokens", sampledAsFloats);
+    out.put("sampleTokensLogprobs", logprobsAsFloats);
+
     // AdamW, third step
     Tensor param = ops.upload(normal(random, 7 * 5), 7, 5);
     Tensor grad = ops.upload(normal(random, 7 * 5), 7, 5);

@@ -331,24 +331,58 @@ public final class GenerationEngine {
     Tensor hidden = model.forward(acts, batch, cache);
     Tensor rows = ops.rows(logits, 0, live.size());
     ops.logits(rows, hidden, model.head().value(), 1f);
-    float[] all = ops.download(rows);
     int vocab = model.config().vocabSize();
     List<Sequence> stepping = new ArrayList<>(live);
-    for (int i = 0; i < stepping.size(); i++) {
+    int n = stepping.size();
+    boolean wholeDistributions = true;
+    for (Sequence s : stepping) {
+      SamplingParams params = s.group.pending.request.params();
+      wholeDistributions &= params.isGreedy() || !TokenSampler.isFiltered(params, vocab);
+    }
+    if (wholeDistributions) {
+      // The backend samples (on a GPU only B tokens and logprobs cross to the host); each draw
+      // still comes from the sequence's own stream, so completions do not depend on batching.
+      double[] inverseTemperature = new double[n];
+      double[] uniform = new double[n];
+      for (int i = 0; i < n; i++) {
+        Sequence s = stepping.get(i);
+        SamplingParams params = s.group.pending.request.params();
+        inverseTemperature[i] = 1.0 / params.logprobTemperature();
+        double u = s.random.nextDouble();
+        uniform[i] = params.isGreedy() ? -1 : u;
+      }
+      int[] tokens = new int[n];
+      double[] logprobs = new double[n];
+      ops.sampleTokens(rows, inverseTemperature, uniform, tokens, logprobs);
+      for (int i = 0; i < n; i++) {
+        Sequence s = stepping.get(i);
+        s.cached++;
+        record(s, tokens[i], logprobs[i]);
+      }
+      return n;
+    }
+    float[] all = ops.download(rows);
+    for (int i = 0; i < n; i++) {
       Sequence s = stepping.get(i);
       s.cached++;
       sample(s, Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab));
     }
-    return stepping.size();
+    return n;
   }
 
   /** Draws the sequence's next token from raw logits {@code z}, then checks whether it is done. */
   private void sample(Sequence s, float[] z) {
     SamplingParams params = s.group.pending.request.params();
     TokenSampler.Choice choice = TokenSampler.choose(z, params, s.random.nextDouble());
-    s.add(choice.token(), choice.logprob(), version);
+    record(s, choice.token(), choice.logprob());
+  }
+
+  /** Appends a drawn token to the sequence, then checks whether it is done. */
+  private void record(Sequence s, int token, double logprob) {
+    SamplingParams params = s.group.pending.request.params();
+    s.add(token, logprob, version);
     FinishReason reason = null;
-    if (isEos(choice.token())) {
+    if (isEos(token)) {
       reason = FinishReason.STOP;
     } else if (s.text != null && endsWithStop(s, params)) {
       reason = FinishReason.STOP;

@@ -2,6 +2,7 @@ package rl.sampler;
 
 import java.util.Arrays;
 import rl.core.messages.SamplingParams;
+import rl.core.tensor.HostSampling;
 
 /**
  * Draws one token from a row of raw logits and reports its logprob under {@code softmax(logits /
@@ -20,6 +21,13 @@ final class TokenSampler {
   static Choice choose(float[] logits, SamplingParams params, double uniform) {
     double invT = 1.0 / params.logprobTemperature();
     int vocab = logits.length;
+    if (params.isGreedy() || !isFiltered(params, vocab)) {
+      // Greedy, or the common RL case (the full distribution walked in id order): the same
+      // function a GPU backend computes in Ops.sampleTokens.
+      HostSampling.Sampled s =
+          HostSampling.sample(logits, 0, vocab, invT, params.isGreedy() ? -1 : uniform);
+      return new Choice(s.token(), s.logprob());
+    }
     int best = 0;
     for (int v = 1; v < vocab; v++) {
       if (logits[v] > logits[best]) {
@@ -32,35 +40,18 @@ final class TokenSampler {
       sum += Math.exp(logits[v] * invT - max);
     }
     double logSum = max + Math.log(sum);
-    if (params.isGreedy()) {
-      return new Choice(best, logits[best] * invT - logSum);
-    }
-    int token = draw(logits, invT, logSum, params, uniform);
+    int token = drawFiltered(logits, invT, logSum, params, uniform);
     return new Choice(token, logits[token] * invT - logSum);
   }
 
-  private static int draw(
+  /** Whether top-k, top-p or min-p cut the distribution (else it is sampled whole). */
+  static boolean isFiltered(SamplingParams params, int vocab) {
+    return (params.topK() > 0 && params.topK() < vocab) || params.topP() < 1 || params.minP() > 0;
+  }
+
+  private static int drawFiltered(
       float[] logits, double invT, double logSum, SamplingParams params, double uniform) {
     int vocab = logits.length;
-    boolean filtered =
-        (params.topK() > 0 && params.topK() < vocab) || params.topP() < 1 || params.minP() > 0;
-    if (!filtered) {
-      // The common RL case: the full distribution, walked in id order.
-      double target = uniform;
-      double cumulative = 0;
-      int last = 0;
-      for (int v = 0; v < vocab; v++) {
-        double p = Math.exp(logits[v] * invT - logSum);
-        if (p > 0) {
-          last = v;
-        }
-        cumulative += p;
-        if (cumulative > target) {
-          return v;
-        }
-      }
-      return last;
-    }
     // Candidates by decreasing probability: pack (logit, id) so one primitive sort orders them.
     long[] order = new long[vocab];
     for (int v = 0; v < vocab; v++) {

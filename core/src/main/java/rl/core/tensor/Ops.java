@@ -152,6 +152,31 @@ public interface Ops {
   /** {@code out [N, V] = hidden · headᵀ / temperature}: full logits, for a few rows only. */
   void logits(Tensor out, Tensor hidden, Tensor head, float temperature);
 
+  // ---- sampling ----
+
+  /**
+   * One token per row of raw logits {@code [B, V]}, as {@link HostSampling#sample} defines it:
+   * greedy where {@code uniform[b] < 0}, else drawn by inverse CDF in id order; {@code logprobs[b]}
+   * is the token's log-probability under {@code softmax(logits · invT[b])} over the full
+   * vocabulary. This default downloads the logits; a GPU backend overrides it so that only the B
+   * tokens and logprobs cross to the host.
+   */
+  default void sampleTokens(
+      Tensor logits,
+      double[] inverseTemperature,
+      double[] uniform,
+      int[] tokens,
+      double[] logprobs) {
+    float[] all = download(logits);
+    int vocab = logits.cols();
+    for (int b = 0; b < logits.rows(); b++) {
+      HostSampling.Sampled s =
+          HostSampling.sample(all, b * vocab, vocab, inverseTemperature[b], uniform[b]);
+      tokens[b] = s.token();
+      logprobs[b] = s.logprob();
+    }
+  }
+
   // ---- optimizer ----
 
   /**
