@@ -3,7 +3,8 @@
 # scripts/device-pack.sh filled .device/ here and the device tool carried it:
 #   1. the GPU checks: CudaOps against ND4J's outputs for every op, and the model fixtures
 #      (logprobs, loss and LoRA gradients, greedy continuations) on CudaOps;
-#   2. the generation and learner benchmarks on the GPU, when asked: BENCH=1.
+#   2. the generation and learner benchmarks on the GPU, when asked: BENCH=1 (CHECKS=0 skips 1;
+#      JAVA_OPTS=-Drl.cuda.math=tf32 runs them with tensor-core float32 products).
 # Writes logs under $OUT when set (the device tool brings them back).
 set -u
 D=.device
@@ -11,7 +12,7 @@ LOGS=${OUT:-/tmp/rl-device}
 mkdir -p "$LOGS" /tmp/rl-java
 tar -C /tmp/rl-java -xJf "$D/runtime.tar.xz" || exit 1
 JAVA=/tmp/rl-java/runtime/bin/java
-FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx16g"
+FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx16g ${JAVA_OPTS:-}"
 CP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 export RL_CUDA_CACHE=/tmp/rl-cuda-cache
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}

@@ -33,11 +33,11 @@ public final class CudaOps implements Ops {
   private final cublasContext blas = new cublasContext();
   private final FloatPointer alphaHost = new FloatPointer(1);
   private final FloatPointer betaHost = new FloatPointer(1);
+  private final String math;
 
-  /** Reusable device scratch: int arrays (ids, positions, batch layout) and one double. */
-  private CudaTensor.Allocation intScratch;
-
+  /** Reusable device scratch: one double (sums of squares). */
   private CudaTensor.Allocation doubleScratch;
+
   private CudaTensor logitsScratch;
 
   public CudaOps(Cuda cuda) {
@@ -49,16 +49,34 @@ public final class CudaOps implements Ops {
     this.kernels = new Kernels(cuda, kernelCache);
     cuda.bind();
     checkBlas(cublasCreate_v2(blas), "cublasCreate");
-    checkBlas(cublasSetMathMode(blas, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode");
+    math = System.getProperty("rl.cuda.math", "fp32");
+    int mode =
+        switch (math) {
+          case "fp32" -> CUBLAS_PEDANTIC_MATH;
+          case "tf32" -> CUBLAS_TF32_TENSOR_OP_MATH;
+          default ->
+              throw new IllegalArgumentException(
+                  "rl.cuda.math: '" + math + "' is unknown, expected fp32 or tf32");
+        };
+    checkBlas(cublasSetMathMode(blas, mode), "cublasSetMathMode");
+  }
+
+  /**
+   * The matrix-product precision, from {@code -Drl.cuda.math}: {@code fp32} (default; exact
+   * float32, what the conformance tests hold) or {@code tf32} (tensor cores with 10-bit mantissa
+   * inputs, about 1e-3 relative per product: faster, and outside the float32 tolerances).
+   */
+  public String math() {
+    return math;
   }
 
   public Cuda cuda() {
     return cuda;
   }
 
-  /** How the kernels were obtained (NVRTC's log, or the cache file). */
+  /** How the kernels were obtained (NVRTC's log, or the cache file), and the GEMM precision. */
   public String kernelLog() {
-    return kernels.log();
+    return kernels.log() + "; matrix products " + math;
   }
 
   private static CudaTensor t(Tensor tensor) {
@@ -186,24 +204,52 @@ public final class CudaOps implements Ops {
         kernels.args().ptr(t(dst)).ptr(rows).ptr(t(src)).i64(total).i32(src.cols()));
   }
 
-  /** Copies {@code values} to the device's int scratch; returns its address. */
+  /** An int array on the device and the host copy it was made from. */
+  private static final class IntUpload {
+    int[] values = new int[0];
+    CudaTensor.Allocation memory;
+    long lastUse;
+  }
+
+  private final IntUpload[] intUploads = {new IntUpload(), new IntUpload(), new IntUpload()};
+  private long uploadClock;
+
+  /**
+   * {@code values} on the device; returns its address. The layers of one step pass the same
+   * positions and batch layout again and again: an array equal to one of the last three uploads is
+   * not copied again. That matters beyond the copy itself: a copy from pageable host memory waits
+   * for the GPU to drain, so one per layer would keep host and GPU from overlapping.
+   */
   private long ints(int[] values) {
+    uploadClock++;
+    IntUpload oldest = intUploads[0];
+    for (IntUpload u : intUploads) {
+      if (u.memory != null && java.util.Arrays.equals(u.values, values)) {
+        u.lastUse = uploadClock;
+        return u.memory.address;
+      }
+      if (u.lastUse < oldest.lastUse) {
+        oldest = u;
+      }
+    }
     long bytes = 4L * Math.max(1, values.length);
-    if (intScratch == null || intScratch.bytes < bytes) {
-      intScratch = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 1 << 16));
+    if (oldest.memory == null || oldest.memory.bytes < bytes) {
+      oldest.memory = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 1 << 16));
     }
     if (values.length > 0) {
       try (IntPointer host = new IntPointer(values)) {
         Cuda.check(
             cudaMemcpy(
-                CudaTensor.at(intScratch.address),
+                CudaTensor.at(oldest.memory.address),
                 host,
                 4L * values.length,
                 cudaMemcpyHostToDevice),
             "cudaMemcpy ints to device");
       }
     }
-    return intScratch.address;
+    oldest.values = values.clone();
+    oldest.lastUse = uploadClock;
+    return oldest.memory.address;
   }
 
   // ---- linear algebra ----

@@ -42,6 +42,8 @@ public final class CudaOpsProvider implements OpsProvider {
 
   @Override
   public String device() {
-    return cuda == null ? "no device" : cuda.toString();
+    return cuda == null
+        ? "no device"
+        : cuda + ", " + System.getProperty("rl.cuda.math", "fp32") + " matrix products";
   }
 }
