@@ -106,6 +106,19 @@ public final class TrainRun {
   /** Runs to the configured step count (or a stop request); returns the last step done. */
   public int run() throws Exception {
     // ---- checks before compute: fail fast and clearly ----
+    if (config.training().fullFinetune()) {
+      throw new IllegalArgumentException(
+          "training.full_finetune: true is not supported by rl train yet: the sampler receives"
+              + " adapter tensors only, so it would keep sampling from the base weights. Train a"
+              + " LoRA adapter (the default), or use rl sft for full fine-tuning");
+    }
+    if (config.training().mergeEvery() > 0) {
+      throw new IllegalArgumentException(
+          "training.merge_every: "
+              + config.training().mergeEvery()
+              + " is not supported by rl train yet: a merge changes the learner's base weights,"
+              + " which neither the adapter sync nor the checkpoints carry. Use 0 (the default)");
+    }
     Path modelDir = Path.of(config.model().path());
     if (!Files.isDirectory(modelDir)) {
       throw new IllegalArgumentException(

@@ -172,6 +172,15 @@ class TrainRunTest {
     assertThrows(
         rl.core.config.ConfigException.class,
         () -> TrainRun.fresh(good, List.of("training.group_size=1"), sink));
+    for (String unsupported : List.of("training.full_finetune=true", "training.merge_every=5")) {
+      String message =
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () -> TrainRun.fresh(good, List.of(unsupported), sink).run())
+              .getMessage();
+      String key = unsupported.substring(0, unsupported.indexOf('='));
+      assertTrue(message.startsWith(key) && message.contains("not supported"), message);
+    }
     Path rows = dir.resolve("problems.jsonl");
     Files.writeString(rows, "{\"question\": \"1 + 1 =\", \"answer\": \"2\"}\n");
     String field =
