@@ -151,8 +151,10 @@ public final class TrainRun {
 
     // ---- models: the sampler's and the learner's copies ----
     Ops ops = Backends.create(config.model().backend(), line -> console.println("rl: " + line));
-    Decoder samplerModel = Decoder.load(modelDir, ops);
+    // One copy of the base weights serves both: rl train trains LoRA without merges (checked
+    // above), so the base never changes; each side has its own adapter, activations and cache.
     Decoder learnerModel = Decoder.load(modelDir, ops);
+    Decoder samplerModel = learnerModel.sharingBaseWeights();
     LoraConfig lora = config.lora();
     LoraConfig createWith =
         lora.init() == LoraConfig.Init.GRADIENT_SVD

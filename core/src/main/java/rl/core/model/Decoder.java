@@ -99,6 +99,29 @@ public final class Decoder {
     }
   }
 
+  /**
+   * A second model over this one's base weights, without copying them: the same embedding, norm and
+   * projection tensors, but its own projections' LoRA slots (none attached), RoPE tables and
+   * adapter switch; activations and KV caches are per caller anyway. A sampler and a learner in one
+   * process use it to hold one copy of the base. Both see any change to the shared weights, so it
+   * suits training that leaves them alone: LoRA without merges.
+   */
+  public Decoder sharingBaseWeights() {
+    DecoderLayer[] copies = new DecoderLayer[layers.length];
+    for (int i = 0; i < layers.length; i++) {
+      DecoderLayer l = layers[i];
+      Linear[] projections = {l.q, l.k, l.v, l.o, l.gate, l.up, l.down};
+      for (int j = 0; j < projections.length; j++) {
+        Linear p = projections[j];
+        projections[j] = new Linear(p.module, p.kind, p.weight, p.bias);
+      }
+      copies[i] =
+          new DecoderLayer(
+              l.index, l.inputNorm, l.postAttentionNorm, l.qNorm, l.kNorm, projections);
+    }
+    return new Decoder(ops, config, embedding, copies, finalNorm, lmHead);
+  }
+
   /** A model with random weights (normal, std 0.02; norm scales 1), for tests and benchmarks. */
   public static Decoder random(HfModelConfig config, Ops ops, long seed) {
     return random(config, ops, seed, 0.02);
