@@ -50,7 +50,13 @@ public final class Cuda {
     try {
       Loader.load(org.bytedeco.cuda.global.cudart.class);
     } catch (Throwable e) {
-      whyNot.append("the CUDA runtime library could not be loaded (").append(e).append(')');
+      // e.g. "no jnicudart in java.library.path: /usr/lib..." — the path list says nothing useful.
+      String detail = String.valueOf(e.getMessage());
+      int path = detail.indexOf(" in java.library.path");
+      whyNot
+          .append("no CUDA 13 runtime found (")
+          .append(path > 0 ? detail.substring(0, path) : detail)
+          .append(')');
       return Optional.empty();
     }
     int[] count = new int[1];
