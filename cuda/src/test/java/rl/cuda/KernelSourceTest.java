@@ -2,6 +2,7 @@ package rl.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What can be checked of the kernels without a GPU or NVRTC: the source ships in the jar, and the
@@ -38,6 +40,37 @@ class KernelSourceTest {
     // Balanced braces and parentheses: a cheap guard against a truncated edit.
     assertEquals(count(source, '{'), count(source, '}'));
     assertEquals(count(source, '('), count(source, ')'));
+  }
+
+  /**
+   * The kernels through a host C++ compiler's syntax check (g++ with a shim for CUDA's qualifiers
+   * and built-ins): catches type and name errors without NVRTC, which CI lacks. Skipped, with the
+   * reason, where no g++ is installed ({@code .ci/run} installs it).
+   */
+  @Test
+  void kernelsPassAHostCompilersSyntaxCheck(@TempDir Path dir) throws Exception {
+    Path gxx = Path.of("/usr/bin/g++");
+    assumeTrue(Files.isExecutable(gxx), "no /usr/bin/g++ to syntax-check kernels.cu with");
+    Path source = dir.resolve("kernels.cu");
+    Files.writeString(source, Kernels.source());
+    Path shim = dir.resolve("host-syntax-shim.h");
+    try (var in = KernelSourceTest.class.getResourceAsStream("host-syntax-shim.h")) {
+      Files.copy(in, shim);
+    }
+    Process p =
+        new ProcessBuilder(
+                gxx.toString(),
+                "-std=c++17",
+                "-fsyntax-only",
+                "-include",
+                shim.toString(),
+                "-x",
+                "c++",
+                source.toString())
+            .redirectErrorStream(true)
+            .start();
+    String output = new String(p.getInputStream().readAllBytes());
+    assertEquals(0, p.waitFor(), "g++ -fsyntax-only kernels.cu:\n" + output);
   }
 
   private static long count(String s, char c) {

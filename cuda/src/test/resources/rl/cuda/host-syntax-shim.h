@@ -1,0 +1,21 @@
+// Lets a host C++ compiler syntax-check kernels.cu in CI, where there is no NVRTC: CUDA's
+// qualifiers become nothing and its built-ins become plain functions. Types and names are checked;
+// nothing here runs.
+#include <cmath>
+#include <algorithm>
+#define __global__
+#define __device__
+#define __shared__
+struct rl_dim3 { unsigned x, y, z; };
+extern rl_dim3 threadIdx, blockIdx, blockDim, gridDim;
+inline void __syncthreads() {}
+template <class T> T __shfl_xor_sync(unsigned, T v, int) { return v; }
+inline float atomicAdd(float* a, float v) { float o = *a; *a += v; return o; }
+inline double atomicAdd(double* a, double v) { double o = *a; *a += v; return o; }
+inline int atomicMin(int* a, int v) { int o = *a; *a = std::min(o, v); return o; }
+using std::min;
+using std::max;
+using std::fmax;
+using std::exp;
+using std::log;
+using std::sqrt;
