@@ -2,6 +2,7 @@ package rl.bench;
 
 import java.util.Arrays;
 import java.util.List;
+import rl.core.model.BenchmarkShapes;
 import rl.core.model.HfModelConfig;
 
 /**
@@ -11,15 +12,10 @@ import rl.core.model.HfModelConfig;
  */
 public enum ModelShape {
   /** The peer baseline's shape (../shared/bench/torch_cpu_ref.py): 4 layers, hidden 256. */
-  SMALL("small", HfModelConfig.llama(256, 704, 4, 4, 2, 260), 256, 0, 2),
+  SMALL("small", BenchmarkShapes.of("small"), 256, 0, 2),
 
   /** Qwen2.5-0.5B's shape: 24 layers, hidden 896, 14/2 heads, MLP 4864, vocab 151936, tied. */
-  QWEN2_5_0_5B(
-      "qwen2.5-0.5b",
-      HfModelConfig.of("qwen2", 896, 4864, 24, 14, 2, 151936).withTiedEmbeddings(true),
-      32,
-      2048,
-      1);
+  QWEN2_5_0_5B("qwen2.5-0.5b", BenchmarkShapes.of("qwen2.5-0.5b"), 32, 2048, 1);
 
   private final String id;
   private final HfModelConfig config;

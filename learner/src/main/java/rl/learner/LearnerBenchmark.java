@@ -12,6 +12,7 @@ import rl.core.config.ObjectiveConfig;
 import rl.core.config.OptimizerConfig;
 import rl.core.config.TrainingConfig;
 import rl.core.lora.LoraAdapter;
+import rl.core.model.BenchmarkShapes;
 import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
 import rl.core.tensor.Backends;
@@ -28,15 +29,7 @@ public final class LearnerBenchmark {
   private LearnerBenchmark() {}
 
   public static void main(String[] args) {
-    HfModelConfig config =
-        switch (args[0]) {
-          case "small" -> HfModelConfig.llama(256, 704, 4, 4, 2, 260);
-          case "qwen2.5-0.5b" ->
-              HfModelConfig.of("qwen2", 896, 4864, 24, 14, 2, 151936).withTiedEmbeddings(true);
-          case "llama-3.2-1b" ->
-              HfModelConfig.llama(2048, 8192, 16, 32, 8, 128256).withTiedEmbeddings(true);
-          default -> throw new IllegalArgumentException("unknown shape " + args[0]);
-        };
+    HfModelConfig config = BenchmarkShapes.of(args[0]);
     int sequences = Integer.parseInt(args[1]);
     int length = Integer.parseInt(args[2]);
     int microBatch = Integer.parseInt(args[3]);

@@ -9,6 +9,7 @@ import rl.core.config.ModelConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.messages.SampleRequest;
 import rl.core.messages.SamplingParams;
+import rl.core.model.BenchmarkShapes;
 import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
 import rl.core.tensor.Backends;
@@ -24,21 +25,8 @@ import rl.core.tensor.Ops;
 public final class SamplerBenchmark {
   private SamplerBenchmark() {}
 
-  static HfModelConfig shape(String name) {
-    return switch (name) {
-      case "small" -> HfModelConfig.llama(256, 704, 4, 4, 2, 260);
-      case "qwen2.5-0.5b" ->
-          HfModelConfig.of("qwen2", 896, 4864, 24, 14, 2, 151936).withTiedEmbeddings(true);
-      case "llama-3.2-1b" ->
-          HfModelConfig.llama(2048, 8192, 16, 32, 8, 128256).withTiedEmbeddings(true);
-      default ->
-          throw new IllegalArgumentException(
-              "unknown shape " + name + ": small, qwen2.5-0.5b, llama-3.2-1b");
-    };
-  }
-
   public static void main(String[] args) {
-    HfModelConfig config = shape(args[0]);
+    HfModelConfig config = BenchmarkShapes.of(args[0]);
     int promptTokens = Integer.parseInt(args[1]);
     int newTokens = Integer.parseInt(args[2]);
     int group = Integer.parseInt(args[3]);
