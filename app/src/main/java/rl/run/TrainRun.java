@@ -106,12 +106,6 @@ public final class TrainRun {
   /** Runs to the configured step count (or a stop request); returns the last step done. */
   public int run() throws Exception {
     // ---- checks before compute: fail fast and clearly ----
-    if (config.training().fullFinetune()) {
-      throw new IllegalArgumentException(
-          "training.full_finetune: true is not supported by rl train yet: the sampler receives"
-              + " adapter tensors only, so it would keep sampling from the base weights. Train a"
-              + " LoRA adapter (the default), or use rl sft for full fine-tuning");
-    }
     if (config.training().mergeEvery() > 0) {
       throw new IllegalArgumentException(
           "training.merge_every: "
@@ -151,10 +145,14 @@ public final class TrainRun {
 
     // ---- models: the sampler's and the learner's copies ----
     Ops ops = Backends.create(config.model().backend(), line -> console.println("rl: " + line));
-    // One copy of the base weights serves both: rl train trains LoRA without merges (checked
-    // above), so the base never changes; each side has its own adapter, activations and cache.
+    // With LoRA (and no merges, checked above) the base never changes: one copy serves both
+    // sides, each with its own adapter, activations and cache. Full fine-tuning trains the
+    // weights themselves, so the sampler keeps its own copy and receives every weight at a sync.
     Decoder learnerModel = Decoder.load(modelDir, ops);
-    Decoder samplerModel = learnerModel.sharingBaseWeights();
+    Decoder samplerModel =
+        config.training().fullFinetune()
+            ? Decoder.load(modelDir, ops)
+            : learnerModel.sharingBaseWeights();
     LoraConfig lora = config.lora();
     LoraConfig createWith =
         lora.init() == LoraConfig.Init.GRADIENT_SVD
@@ -208,10 +206,8 @@ public final class TrainRun {
             Math.max(2048, longestPrompt),
             eos,
             config.sampling().stop().isEmpty() ? null : encoder.tokenizer());
-    if (learnerAdapter != null) {
-      // The sampler starts from exactly the learner's adapter (fresh, loaded or resumed).
-      engine.updateAdapter(learner.adapterUpdate(firstStep));
-    }
+    // The sampler starts from exactly the learner's policy (fresh, loaded or resumed).
+    engine.updateAdapter(learner.adapterUpdate(firstStep));
 
     // ---- the verticles ----
     RunRecorder recorder = new RunRecorder(runDir, config, console, firstStep);

@@ -134,6 +134,38 @@ class TrainRunTest {
     }
   }
 
+  /**
+   * Full fine-tuning: the sampler keeps its own weights and receives every weight at each sync, so
+   * on-policy steps see the sampler's logprobs equal the learner's although the weights moved.
+   */
+  @Test
+  void fullFineTuningSyncsEveryWeightToTheSampler(@TempDir Path dir) throws Exception {
+    Path model = tinyModel(dir);
+    TrainRun run =
+        TrainRun.fresh(
+            config(dir, model, 3),
+            List.of("training.full_finetune=true", "optimizer.lr=0.05"),
+            quiet(new ByteArrayOutputStream()));
+    assertEquals(3, run.run());
+    List<JsonNode> steps = new ArrayList<>();
+    for (JsonNode line : lines(run.runDir().resolve("metrics.jsonl"))) {
+      if (line.has("loss")) {
+        steps.add(line);
+      }
+    }
+    assertEquals(3, steps.size());
+    double moved = 0;
+    for (JsonNode step : steps) {
+      moved = Math.max(moved, step.get("grad_norm").asDouble());
+      double kl = step.get("kl_sample_train").asDouble();
+      assertTrue(Math.abs(kl) < 1e-4, "step " + step.get("step") + ": kl_sample_train " + kl);
+    }
+    assertTrue(moved > 0, "the weights were trained");
+    Path checkpoint =
+        rl.learner.Checkpoints.latest(run.runDir().resolve("checkpoints")).orElseThrow();
+    assertTrue(Files.exists(checkpoint.resolve("model/model.safetensors")), checkpoint.toString());
+  }
+
   @Test
   void stepsWhoseGroupsAllScoreTheSameStillCount(@TempDir Path dir) throws Exception {
     Path model = tinyModel(dir);
@@ -172,7 +204,7 @@ class TrainRunTest {
     assertThrows(
         rl.core.config.ConfigException.class,
         () -> TrainRun.fresh(good, List.of("training.group_size=1"), sink));
-    for (String unsupported : List.of("training.full_finetune=true", "training.merge_every=5")) {
+    for (String unsupported : List.of("training.merge_every=5")) {
       String message =
           assertThrows(
                   IllegalArgumentException.class,

@@ -418,13 +418,13 @@ public final class Learner {
 
   // ---- sync and state ----
 
-  /** The adapter's tensors by value, for the sampler. */
+  /**
+   * The policy's trained tensors by value, for the sampler: the adapter's A and B, or with full
+   * fine-tuning every weight of the model.
+   */
   public AdapterUpdate adapterUpdate(int version) {
-    if (adapter == null) {
-      throw new IllegalStateException("full fine-tuning has no adapter to sync");
-    }
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
-    for (Parameter p : adapter.parameters()) {
+    for (Parameter p : adapter != null ? adapter.parameters() : model.parameters()) {
       tensors.put(
           p.name(),
           new FloatTensor(

@@ -465,8 +465,8 @@ public final class GenerationEngine {
       }
     }
     if (targets.isEmpty()) {
-      throw new IllegalStateException(
-          "adapter update " + update.version() + " for a sampler whose model has no adapter");
+      // No adapter: the update carries every weight (full fine-tuning).
+      targets.addAll(model.parameters());
     }
     Map<String, FloatTensor> tensors = update.tensors();
     for (Parameter p : targets) {
