@@ -106,13 +106,6 @@ public final class TrainRun {
   /** Runs to the configured step count (or a stop request); returns the last step done. */
   public int run() throws Exception {
     // ---- checks before compute: fail fast and clearly ----
-    if (config.training().mergeEvery() > 0) {
-      throw new IllegalArgumentException(
-          "training.merge_every: "
-              + config.training().mergeEvery()
-              + " is not supported by rl train yet: a merge changes the learner's base weights,"
-              + " which neither the adapter sync nor the checkpoints carry. Use 0 (the default)");
-    }
     Path modelDir = Path.of(config.model().path());
     if (!Files.isDirectory(modelDir)) {
       throw new IllegalArgumentException(
@@ -145,14 +138,13 @@ public final class TrainRun {
 
     // ---- models: the sampler's and the learner's copies ----
     Ops ops = Backends.create(config.model().backend(), line -> console.println("rl: " + line));
-    // With LoRA (and no merges, checked above) the base never changes: one copy serves both
-    // sides, each with its own adapter, activations and cache. Full fine-tuning trains the
-    // weights themselves, so the sampler keeps its own copy and receives every weight at a sync.
+    // With LoRA and no ReLoRA merges the base never changes: one copy serves both sides, each
+    // with its own adapter, activations and cache. Full fine-tuning and merges change the weights,
+    // so the sampler keeps its own copy and receives the changed weights at each sync.
     Decoder learnerModel = Decoder.load(modelDir, ops);
+    boolean baseChanges = config.training().fullFinetune() || config.training().mergeEvery() > 0;
     Decoder samplerModel =
-        config.training().fullFinetune()
-            ? Decoder.load(modelDir, ops)
-            : learnerModel.sharingBaseWeights();
+        baseChanges ? Decoder.load(modelDir, ops) : learnerModel.sharingBaseWeights();
     LoraConfig lora = config.lora();
     LoraConfig createWith =
         lora.init() == LoraConfig.Init.GRADIENT_SVD

@@ -29,6 +29,10 @@ import rl.core.safetensors.SafetensorsWriter;
 public final class Checkpoints {
   private static final ObjectMapper JSON = new ObjectMapper();
   static final String OPTIMIZER_FILE = "optimizer.safetensors";
+
+  /** ReLoRA runs: the adapted projections' weights after merges. */
+  static final String MERGED_FILE = "merged_weights.safetensors";
+
   static final String STATE_FILE = "state.json";
 
   /** Called after each file of a checkpoint is written; tests use it to fail midway. */
@@ -52,6 +56,19 @@ public final class Checkpoints {
       } else {
         learner.model().saveHuggingFace(temporary.resolve("model"));
         afterFileWritten.accept(temporary.resolve("model"));
+      }
+      if (learner.adapter() != null && learner.baseMerged()) {
+        // ReLoRA changed the adapted projections' weights: the model directory no longer has them.
+        Map<String, FloatTensor> merged = new LinkedHashMap<>();
+        for (Parameter p : learner.mergedWeights()) {
+          merged.put(
+              p.name(),
+              new FloatTensor(
+                  learner.ops().download(p.value()),
+                  new long[] {p.value().rows(), p.value().cols()}));
+        }
+        SafetensorsWriter.write(temporary.resolve(MERGED_FILE), merged, Map.of());
+        afterFileWritten.accept(temporary.resolve(MERGED_FILE));
       }
       SafetensorsWriter.write(
           temporary.resolve(OPTIMIZER_FILE), learner.optimizerState(), Map.of());
@@ -108,6 +125,16 @@ public final class Checkpoints {
       }
     }
     learner.restore(values, optimizer, state.path("step").asInt());
+    Path merged = stepDir.resolve(MERGED_FILE);
+    if (learner.adapter() != null && Files.exists(merged)) {
+      Map<String, float[]> weights = new HashMap<>();
+      try (SafetensorsStore store = SafetensorsStore.openFile(merged)) {
+        for (String name : store.names()) {
+          weights.put(name, store.readFloats(name));
+        }
+      }
+      learner.restoreMergedWeights(weights);
+    }
     return state.path("run");
   }
 

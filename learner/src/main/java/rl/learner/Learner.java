@@ -50,6 +50,12 @@ public final class Learner {
   private int step;
   private boolean initialised;
 
+  /** ReLoRA: whether a merge has changed the base weights since the model was loaded. */
+  private boolean baseMerged;
+
+  /** Whether the base changed after the last {@link #adapterUpdate}: the next one carries it. */
+  private boolean baseChangedSinceUpdate;
+
   /**
    * @param model the policy; with {@code adapter} null every weight is trained
    * @param adapter the LoRA adapter to train (attached to {@code model}), or null
@@ -390,6 +396,8 @@ public final class Learner {
 
   /** ReLoRA: fold the adapter into the base weights, restart it, and forget its moments. */
   private void mergeAndRestart() {
+    baseMerged = true;
+    baseChangedSinceUpdate = true;
     Random random = new Random(31L * step + 7);
     for (Linear linear : model.linears()) {
       if (linear.loraA() == null) {
@@ -424,13 +432,48 @@ public final class Learner {
    */
   public AdapterUpdate adapterUpdate(int version) {
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
-    for (Parameter p : adapter != null ? adapter.parameters() : model.parameters()) {
+    List<Parameter> sent =
+        new ArrayList<>(adapter != null ? adapter.parameters() : model.parameters());
+    if (adapter != null && baseChangedSinceUpdate) {
+      sent.addAll(mergedWeights()); // ReLoRA merged into these since the last update
+    }
+    baseChangedSinceUpdate = false;
+    for (Parameter p : sent) {
       tensors.put(
           p.name(),
           new FloatTensor(
               ops.download(p.value()), new long[] {p.value().rows(), p.value().cols()}));
     }
     return new AdapterUpdate(version, tensors);
+  }
+
+  /** Whether ReLoRA merges have changed the base weights (checkpoints then store them). */
+  public boolean baseMerged() {
+    return baseMerged;
+  }
+
+  /** The base weights ReLoRA merges into: those of the adapted projections. */
+  public List<Parameter> mergedWeights() {
+    List<Parameter> weights = new ArrayList<>();
+    for (Linear linear : model.linears()) {
+      if (linear.loraA() != null) {
+        weights.add(linear.weight());
+      }
+    }
+    return weights;
+  }
+
+  /** Sets merged base weights read from a checkpoint; the next update carries them. */
+  void restoreMergedWeights(Map<String, float[]> values) {
+    for (Parameter p : mergedWeights()) {
+      float[] v = values.get(p.name());
+      if (v == null) {
+        throw new IllegalArgumentException("checkpoint lacks merged weight " + p.name());
+      }
+      p.setValue(ops.upload(v, p.value().rows(), p.value().cols()));
+    }
+    baseMerged = true;
+    baseChangedSinceUpdate = true;
   }
 
   /** AdamW moments by parameter name ({@code .exp_avg}, {@code .exp_avg_sq}). */

@@ -488,6 +488,37 @@ public final class GenerationEngine {
                 + p.value().shapeString());
       }
     }
+    // Tensors beyond the adapter's are base weights a ReLoRA merge changed: same names, shapes.
+    Map<String, Parameter> base = new java.util.HashMap<>();
+    for (Parameter p : model.parameters()) {
+      base.put(p.name(), p);
+    }
+    for (String name : tensors.keySet()) {
+      Parameter p = base.get(name);
+      if (targets.contains(p)) {
+        continue;
+      }
+      if (p == null && targets.stream().noneMatch(t -> t.name().equals(name))) {
+        throw new IllegalArgumentException(
+            "adapter update "
+                + update.version()
+                + " has tensor "
+                + name
+                + ", unknown to the model");
+      }
+      if (p != null) {
+        if (tensors.get(name).data().length != p.value().size()) {
+          throw new IllegalArgumentException(
+              "adapter update "
+                  + update.version()
+                  + ": tensor "
+                  + name
+                  + " does not fit "
+                  + p.value().shapeString());
+        }
+        targets.add(p);
+      }
+    }
     for (Parameter p : targets) {
       FloatTensor t = tensors.get(p.name());
       p.setValue(ops.upload(t.data(), p.value().rows(), p.value().cols()));
