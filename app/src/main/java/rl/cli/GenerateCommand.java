@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -325,7 +324,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     long total = (long) rows.size() * n;
     int written = 0;
-    try (Writer writer = openOutput();
+    try (Writer writer = JsonlRows.openOutput(output, spec.commandLine().getOut());
         Progress progress = total > 1 ? Progress.start("generating", total, "completions") : null) {
       while (written < rows.size()) {
         if (!engine.busy()) {
@@ -390,38 +389,6 @@ final class GenerateCommand implements Callable<Integer> {
     }
   }
 
-  private Writer openOutput() throws IOException {
-    if (output == null) {
-      PrintWriter out = spec.commandLine().getOut();
-      // Standard output belongs to the caller: flush it, never close it.
-      return new Writer() {
-        @Override
-        public void write(char[] buffer, int offset, int length) {
-          out.write(buffer, offset, length);
-        }
-
-        @Override
-        public void flush() {
-          out.flush();
-        }
-
-        @Override
-        public void close() {
-          out.flush();
-        }
-      };
-    }
-    try {
-      Path parent = output.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-      return Files.newBufferedWriter(output, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new Main.InputException("--output " + output + ": cannot write: " + e.getMessage());
-    }
-  }
-
   // ---- input ----
 
   /** Reads and checks every row; text and chat rows are encoded now. */
@@ -445,10 +412,10 @@ final class GenerateCommand implements Callable<Integer> {
         try {
           node = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-          throw rowError(where, "malformed JSON: " + e.getOriginalMessage());
+          throw JsonlRows.rowError(where, "malformed JSON: " + e.getOriginalMessage());
         }
         if (node == null || !node.isObject()) {
-          throw rowError(
+          throw JsonlRows.rowError(
               where,
               "expected a JSON object, found " + (node == null ? "nothing" : node.getNodeType()));
         }
@@ -478,13 +445,13 @@ final class GenerateCommand implements Callable<Integer> {
     if (given.isEmpty()) {
       List<String> keys = new ArrayList<>();
       json.fieldNames().forEachRemaining(keys::add);
-      throw rowError(
+      throw JsonlRows.rowError(
           where,
           "a row needs \"tokens\" (token ids), \"prompt\" (text) or \"messages\" (chat); found "
               + (keys.isEmpty() ? "an empty object" : "keys " + String.join(", ", keys)));
     }
     if (given.size() > 1) {
-      throw rowError(
+      throw JsonlRows.rowError(
           where,
           "a row needs exactly one of \"tokens\", \"prompt\" and \"messages\"; found "
               + String.join(", ", given));
@@ -493,10 +460,10 @@ final class GenerateCommand implements Callable<Integer> {
     JsonNode value = json.get(key);
     int[] tokens;
     if (key.equals("tokens")) {
-      tokens = tokenIds(where, value, vocab);
+      tokens = JsonlRows.tokenIds(where, value, vocab);
     } else {
       if (encoder == null) {
-        throw rowError(
+        throw JsonlRows.rowError(
             where,
             "row has \""
                 + key
@@ -507,7 +474,7 @@ final class GenerateCommand implements Callable<Integer> {
       try {
         if (key.equals("prompt")) {
           if (!value.isTextual()) {
-            throw rowError(where, "\"prompt\" must be a string, found " + value);
+            throw JsonlRows.rowError(where, "\"prompt\" must be a string, found " + value);
           }
           tokens =
               chat
@@ -518,12 +485,12 @@ final class GenerateCommand implements Callable<Integer> {
           tokens = encoder.encodeChat(messages(where, value), true, Map.of());
         }
       } catch (TokenizerException | ChatTemplateException e) {
-        throw rowError(where, e.getMessage());
+        throw JsonlRows.rowError(where, e.getMessage());
       }
-      checkVocabulary(where, tokens, vocab, " (from \"" + key + "\")");
+      JsonlRows.checkVocabulary(where, tokens, vocab, " (from \"" + key + "\")");
     }
     if (tokens.length < 1) {
-      throw rowError(
+      throw JsonlRows.rowError(
           where,
           "a row needs at least 1 prompt token, found 0"
               + (key.equals("tokens") ? "" : " (\"" + key + "\" encodes to nothing)"));
@@ -533,7 +500,7 @@ final class GenerateCommand implements Callable<Integer> {
 
   private List<Map<String, Object>> messages(String where, JsonNode value) {
     if (!value.isArray() || value.isEmpty()) {
-      throw rowError(
+      throw JsonlRows.rowError(
           where,
           "\"messages\" must be a non-empty array of {\"role\": ..., \"content\": ...} objects,"
               + " found "
@@ -542,7 +509,7 @@ final class GenerateCommand implements Callable<Integer> {
     for (int m = 0; m < value.size(); m++) {
       JsonNode message = value.get(m);
       if (!message.isObject() || !message.path("role").isTextual()) {
-        throw rowError(
+        throw JsonlRows.rowError(
             where,
             "messages["
                 + m
@@ -551,43 +518,5 @@ final class GenerateCommand implements Callable<Integer> {
       }
     }
     return JSON.convertValue(value, MESSAGES);
-  }
-
-  private Main.InputException rowError(String where, String message) {
-    return new Main.InputException(where + ": " + message);
-  }
-
-  private int[] tokenIds(String where, JsonNode node, int vocab) {
-    if (!node.isArray()) {
-      throw rowError(where, "\"tokens\" must be an array of token ids, found " + node);
-    }
-    int[] tokens = new int[node.size()];
-    for (int t = 0; t < tokens.length; t++) {
-      JsonNode id = node.get(t);
-      if (!id.canConvertToInt() || !id.isIntegralNumber()) {
-        throw rowError(
-            where, "tokens[" + t + "] is " + id + ", expected a token id in [0, " + vocab + ")");
-      }
-      tokens[t] = id.intValue();
-    }
-    checkVocabulary(where, tokens, vocab, "");
-    return tokens;
-  }
-
-  private void checkVocabulary(String where, int[] tokens, int vocab, String origin) {
-    for (int t = 0; t < tokens.length; t++) {
-      if (tokens[t] < 0 || tokens[t] >= vocab) {
-        throw rowError(
-            where,
-            "tokens["
-                + t
-                + "] = "
-                + tokens[t]
-                + origin
-                + " is outside the model's vocabulary [0, "
-                + vocab
-                + ")");
-      }
-    }
   }
 }

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -132,7 +131,7 @@ final class LogprobsCommand implements Callable<Integer> {
     // Created after the adapter is attached, so its buffers have room for the LoRA rank.
     Activations acts = decoder.newActivations(capacity, false);
 
-    try (Writer writer = openOutput();
+    try (Writer writer = JsonlRows.openOutput(output, spec.commandLine().getOut());
         Progress progress =
             batches.size() > 1 ? Progress.start("scoring", totalTokens, "tokens") : null) {
       for (List<Row> batch : batches) {
@@ -196,38 +195,6 @@ final class LogprobsCommand implements Callable<Integer> {
     return json;
   }
 
-  private Writer openOutput() throws IOException {
-    if (output == null) {
-      PrintWriter out = spec.commandLine().getOut();
-      // Standard output belongs to the caller: flush it, never close it.
-      return new Writer() {
-        @Override
-        public void write(char[] buffer, int offset, int length) {
-          out.write(buffer, offset, length);
-        }
-
-        @Override
-        public void flush() {
-          out.flush();
-        }
-
-        @Override
-        public void close() {
-          out.flush();
-        }
-      };
-    }
-    try {
-      Path parent = output.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-      return Files.newBufferedWriter(output, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new Main.InputException("--output " + output + ": cannot write: " + e.getMessage());
-    }
-  }
-
   // ---- input ----
 
   /** Reads and checks every row; text rows are tokenized with the model's tokenizer. */
@@ -256,7 +223,7 @@ final class LogprobsCommand implements Callable<Integer> {
         ObjectNode json = (ObjectNode) node;
         int[] tokens;
         if (json.has("tokens")) {
-          tokens = tokenIds(line, json.get("tokens"), vocab);
+          tokens = JsonlRows.tokenIds(input + ":" + line, json.get("tokens"), vocab);
         } else if (json.has("text")) {
           if (!json.get("text").isTextual()) {
             throw rowError(line, "\"text\" must be a string, found " + json.get("text"));
@@ -265,7 +232,7 @@ final class LogprobsCommand implements Callable<Integer> {
             tokenizer = loadTokenizer(line);
           }
           tokens = tokenizer.encode(json.get("text").asText());
-          checkVocabulary(line, tokens, vocab, " (from \"text\")");
+          JsonlRows.checkVocabulary(input + ":" + line, tokens, vocab, " (from \"text\")");
         } else {
           List<String> keys = new ArrayList<>();
           json.fieldNames().forEachRemaining(keys::add);
@@ -307,40 +274,6 @@ final class LogprobsCommand implements Callable<Integer> {
               + " does not exist; give \"tokens\" instead or add the model's tokenizer");
     }
     return HfTokenizer.load(model);
-  }
-
-  private int[] tokenIds(int line, JsonNode node, int vocab) {
-    if (!node.isArray()) {
-      throw rowError(line, "\"tokens\" must be an array of token ids, found " + node);
-    }
-    int[] tokens = new int[node.size()];
-    for (int t = 0; t < tokens.length; t++) {
-      JsonNode id = node.get(t);
-      if (!id.canConvertToInt() || !id.isIntegralNumber()) {
-        throw rowError(
-            line, "tokens[" + t + "] is " + id + ", expected a token id in [0, " + vocab + ")");
-      }
-      tokens[t] = id.intValue();
-    }
-    checkVocabulary(line, tokens, vocab, "");
-    return tokens;
-  }
-
-  private void checkVocabulary(int line, int[] tokens, int vocab, String origin) {
-    for (int t = 0; t < tokens.length; t++) {
-      if (tokens[t] < 0 || tokens[t] >= vocab) {
-        throw rowError(
-            line,
-            "tokens["
-                + t
-                + "] = "
-                + tokens[t]
-                + origin
-                + " is outside the model's vocabulary [0, "
-                + vocab
-                + ")");
-      }
-    }
   }
 
   /** An error in the row on {@code line} of the input; rows are named by their line number. */

@@ -229,7 +229,7 @@ final class RewardCommand implements Callable<Integer> {
     }
     double total = 0;
     Map<RewardError.Kind, Integer> errors = new EnumMap<>(RewardError.Kind.class);
-    try (Writer writer = openOutput()) {
+    try (Writer writer = JsonlRows.openOutput(output, spec.commandLine().getOut())) {
       for (int i = 0; i < rows.size(); i++) {
         RewardOutcome outcome = outcomes.get(i).join();
         total += outcome.score();
@@ -276,38 +276,6 @@ final class RewardCommand implements Callable<Integer> {
       row.putNull("error");
     }
     return row;
-  }
-
-  private Writer openOutput() throws IOException {
-    if (output == null) {
-      PrintWriter out = spec.commandLine().getOut();
-      // Standard output belongs to the caller: flush it, never close it.
-      return new Writer() {
-        @Override
-        public void write(char[] buffer, int offset, int length) {
-          out.write(buffer, offset, length);
-        }
-
-        @Override
-        public void flush() {
-          out.flush();
-        }
-
-        @Override
-        public void close() {
-          out.flush();
-        }
-      };
-    }
-    try {
-      Path parent = output.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-      return Files.newBufferedWriter(output, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new Main.InputException("--output " + output + ": cannot write: " + e.getMessage());
-    }
   }
 
   // ---- input ----
