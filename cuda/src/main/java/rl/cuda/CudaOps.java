@@ -8,6 +8,7 @@ import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
 import rl.core.tensor.AttentionBatch;
 import rl.core.tensor.Ops;
 import rl.core.tensor.Tensor;
@@ -49,7 +50,7 @@ public final class CudaOps implements Ops {
     this.kernels = new Kernels(cuda, kernelCache);
     cuda.bind();
     checkBlas(cublasCreate_v2(blas), "cublasCreate");
-    math = System.getProperty("rl.cuda.math", "fp32");
+    math = configuredMath();
     int mode =
         switch (math) {
           case "fp32" -> CUBLAS_PEDANTIC_MATH;
@@ -70,6 +71,11 @@ public final class CudaOps implements Ops {
     return math;
   }
 
+  /** The precision {@code -Drl.cuda.math} asks for, {@code fp32} by default. */
+  static String configuredMath() {
+    return System.getProperty("rl.cuda.math", "fp32");
+  }
+
   public Cuda cuda() {
     return cuda;
   }
@@ -79,15 +85,22 @@ public final class CudaOps implements Ops {
     return kernels.log() + "; matrix products " + math;
   }
 
-  private static CudaTensor t(Tensor tensor) {
-    return (CudaTensor) tensor;
+  /** A synchronous copy of {@code bytes} from host memory to the device; {@code what} names it. */
+  private static void toDevice(long deviceAddress, Pointer host, long bytes, String what) {
+    Cuda.check(
+        cudaMemcpy(CudaTensor.at(deviceAddress), host, bytes, cudaMemcpyHostToDevice),
+        "cudaMemcpy of " + what + " to the device");
   }
 
-  private static void requireShape(String what, Tensor t, int rows, int cols) {
-    if (t.rows() != rows || t.cols() != cols) {
-      throw new IllegalArgumentException(
-          what + " has shape " + t.shapeString() + ", expected [" + rows + ", " + cols + "]");
-    }
+  /** A synchronous copy of {@code bytes} from the device to host memory. */
+  private static void toHost(Pointer host, long deviceAddress, long bytes, String what) {
+    Cuda.check(
+        cudaMemcpy(host, CudaTensor.at(deviceAddress), bytes, cudaMemcpyDeviceToHost),
+        "cudaMemcpy of " + what + " to the host");
+  }
+
+  private static CudaTensor t(Tensor tensor) {
+    return (CudaTensor) tensor;
   }
 
   private static void checkBlas(int status, String what) {
@@ -116,9 +129,7 @@ public final class CudaOps implements Ops {
     CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols);
     if (data.length > 0) {
       try (FloatPointer host = new FloatPointer(data)) {
-        Cuda.check(
-            cudaMemcpy(CudaTensor.at(t.address()), host, bytes, cudaMemcpyHostToDevice),
-            "cudaMemcpy to device");
+        toDevice(t.address(), host, bytes, "tensor");
       }
     }
     return t;
@@ -131,9 +142,7 @@ public final class CudaOps implements Ops {
     if (out.length > 0) {
       cuda.bind();
       try (FloatPointer host = new FloatPointer(out.length)) {
-        Cuda.check(
-            cudaMemcpy(host, CudaTensor.at(x.address()), 4L * out.length, cudaMemcpyDeviceToHost),
-            "cudaMemcpy to host");
+        toHost(host, x.address(), 4L * out.length, "tensor");
         host.get(out);
       }
     }
@@ -168,7 +177,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized void copy(Tensor dst, Tensor src) {
-    requireShape("copy destination", dst, src.rows(), src.cols());
+    Tensor.requireShape("copy destination", dst, src.rows(), src.cols());
     if (src.size() == 0) {
       return;
     }
@@ -238,13 +247,7 @@ public final class CudaOps implements Ops {
     }
     if (values.length > 0) {
       try (IntPointer host = new IntPointer(values)) {
-        Cuda.check(
-            cudaMemcpy(
-                CudaTensor.at(oldest.memory.address),
-                host,
-                4L * values.length,
-                cudaMemcpyHostToDevice),
-            "cudaMemcpy ints to device");
+        toDevice(oldest.memory.address, host, 4L * values.length, "int array");
       }
     }
     oldest.values = values.clone();
@@ -310,7 +313,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized void axpy(Tensor acc, Tensor x, float scale) {
-    requireShape("axpy accumulator", acc, x.rows(), x.cols());
+    Tensor.requireShape("axpy accumulator", acc, x.rows(), x.cols());
     long n = x.size();
     if (n == 0) {
       return;
@@ -327,7 +330,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized void addBias(Tensor x, Tensor bias) {
-    requireShape("bias", bias, 1, x.cols());
+    Tensor.requireShape("bias", bias, 1, x.cols());
     long n = x.size();
     if (n == 0) {
       return;
@@ -344,7 +347,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized void sumRowsInto(Tensor acc, Tensor x) {
-    requireShape("bias gradient", acc, 1, x.cols());
+    Tensor.requireShape("bias gradient", acc, 1, x.cols());
     if (x.cols() == 0) {
       return;
     }
@@ -377,9 +380,7 @@ public final class CudaOps implements Ops {
         0,
         kernels.args().ptr(t(tensor)).i64(n).ptr(doubleScratch.address));
     try (DoublePointer host = new DoublePointer(1)) {
-      Cuda.check(
-          cudaMemcpy(host, CudaTensor.at(doubleScratch.address), 8, cudaMemcpyDeviceToHost),
-          "cudaMemcpy to host");
+      toHost(host, doubleScratch.address, 8, "sum of squares");
       return host.get();
     }
   }
@@ -390,9 +391,9 @@ public final class CudaOps implements Ops {
   public synchronized void rmsnorm(
       Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
     int groups = x.cols() / width;
-    requireShape("rmsnorm output", out, x.rows(), x.cols());
-    requireShape("rmsnorm rstd", rstd, x.rows(), groups);
-    requireShape("rmsnorm weight", weight, 1, width);
+    Tensor.requireShape("rmsnorm output", out, x.rows(), x.cols());
+    Tensor.requireShape("rmsnorm rstd", rstd, x.rows(), groups);
+    Tensor.requireShape("rmsnorm weight", weight, 1, width);
     if (x.rows() == 0) {
       return;
     }
@@ -714,9 +715,7 @@ public final class CudaOps implements Ops {
               .i32(vocab));
     }
     try (FloatPointer host = new FloatPointer(rows)) {
-      Cuda.check(
-          cudaMemcpy(host, CudaTensor.at(result.address), 4L * rows, cudaMemcpyDeviceToHost),
-          "cudaMemcpy to host");
+      toHost(host, result.address, 4L * rows, "target logprobs");
       host.get(out, 0, rows);
     }
   }
@@ -799,9 +798,7 @@ public final class CudaOps implements Ops {
       host.put(inverseTemperature, 0, rows);
       host.position(rows).put(uniform, 0, rows);
       host.position(0);
-      Cuda.check(
-          cudaMemcpy(CudaTensor.at(base), host, 16L * rows, cudaMemcpyHostToDevice),
-          "cudaMemcpy sampling parameters to device");
+      toDevice(base, host, 16L * rows, "sampling parameters");
     }
     kernels.launch(
         "sample_rows",
@@ -820,12 +817,8 @@ public final class CudaOps implements Ops {
             .ptr(logprobsAt));
     try (DoublePointer lp = new DoublePointer(rows);
         IntPointer ids = new IntPointer(rows)) {
-      Cuda.check(
-          cudaMemcpy(lp, CudaTensor.at(logprobsAt), 8L * rows, cudaMemcpyDeviceToHost),
-          "cudaMemcpy logprobs to host");
-      Cuda.check(
-          cudaMemcpy(ids, CudaTensor.at(tokensAt), 4L * rows, cudaMemcpyDeviceToHost),
-          "cudaMemcpy tokens to host");
+      toHost(lp, logprobsAt, 8L * rows, "sampled logprobs");
+      toHost(ids, tokensAt, 4L * rows, "sampled tokens");
       lp.get(logprobs, 0, rows);
       ids.get(tokens, 0, rows);
     }
@@ -846,9 +839,9 @@ public final class CudaOps implements Ops {
       float eps,
       float weightDecay,
       int step) {
-    requireShape("AdamW gradient", grad, param.rows(), param.cols());
-    requireShape("AdamW first moment", m, param.rows(), param.cols());
-    requireShape("AdamW second moment", v, param.rows(), param.cols());
+    Tensor.requireShape("AdamW gradient", grad, param.rows(), param.cols());
+    Tensor.requireShape("AdamW first moment", m, param.rows(), param.cols());
+    Tensor.requireShape("AdamW second moment", v, param.rows(), param.cols());
     long n = param.size();
     if (n == 0) {
       return;

@@ -42,8 +42,6 @@ public final class CudaOpsProvider implements OpsProvider {
 
   @Override
   public String device() {
-    return cuda == null
-        ? "no device"
-        : cuda + ", " + System.getProperty("rl.cuda.math", "fp32") + " matrix products";
+    return cuda == null ? "no device" : cuda + ", " + CudaOps.configuredMath() + " matrix products";
   }
 }

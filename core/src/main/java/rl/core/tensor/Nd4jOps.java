@@ -35,13 +35,6 @@ public final class Nd4jOps implements Ops {
     return ((Nd4jTensor) tensor).array;
   }
 
-  private static void requireShape(String what, Tensor t, int rows, int cols) {
-    if (t.rows() != rows || t.cols() != cols) {
-      throw new IllegalArgumentException(
-          what + " has shape " + t.shapeString() + ", expected [" + rows + ", " + cols + "]");
-    }
-  }
-
   // ---- memory ----
 
   @Override
@@ -91,7 +84,7 @@ public final class Nd4jOps implements Ops {
 
   @Override
   public void copy(Tensor dst, Tensor src) {
-    requireShape("copy destination", dst, src.rows(), src.cols());
+    Tensor.requireShape("copy destination", dst, src.rows(), src.cols());
     a(dst).assign(a(src));
   }
 
@@ -218,7 +211,7 @@ public final class Nd4jOps implements Ops {
 
   @Override
   public void axpy(Tensor acc, Tensor x, float scale) {
-    requireShape("axpy accumulator", acc, x.rows(), x.cols());
+    Tensor.requireShape("axpy accumulator", acc, x.rows(), x.cols());
     Nd4jTensor y = t(acc);
     Nd4jTensor xs = t(x);
     float[] yr = new float[x.cols()];
@@ -235,7 +228,7 @@ public final class Nd4jOps implements Ops {
 
   @Override
   public void addBias(Tensor x, Tensor bias) {
-    requireShape("bias", bias, 1, x.cols());
+    Tensor.requireShape("bias", bias, 1, x.cols());
     Nd4jTensor xs = t(x);
     float[] b = download(bias);
     float[] row = new float[x.cols()];
@@ -250,7 +243,7 @@ public final class Nd4jOps implements Ops {
 
   @Override
   public void sumRowsInto(Tensor acc, Tensor x) {
-    requireShape("bias gradient", acc, 1, x.cols());
+    Tensor.requireShape("bias gradient", acc, 1, x.cols());
     Nd4jTensor xs = t(x);
     double[] sum = new double[x.cols()];
     float[] row = new float[x.cols()];
@@ -287,9 +280,9 @@ public final class Nd4jOps implements Ops {
   @Override
   public void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
     int groups = x.cols() / width;
-    requireShape("rmsnorm output", out, x.rows(), x.cols());
-    requireShape("rmsnorm rstd", rstd, x.rows(), groups);
-    requireShape("rmsnorm weight", weight, 1, width);
+    Tensor.requireShape("rmsnorm output", out, x.rows(), x.cols());
+    Tensor.requireShape("rmsnorm rstd", rstd, x.rows(), groups);
+    Tensor.requireShape("rmsnorm weight", weight, 1, width);
     Nd4jTensor xs = t(x);
     Nd4jTensor os = t(out);
     Nd4jTensor rs = t(rstd);
@@ -780,9 +773,9 @@ public final class Nd4jOps implements Ops {
       float eps,
       float weightDecay,
       int step) {
-    requireShape("AdamW gradient", grad, param.rows(), param.cols());
-    requireShape("AdamW first moment", m, param.rows(), param.cols());
-    requireShape("AdamW second moment", v, param.rows(), param.cols());
+    Tensor.requireShape("AdamW gradient", grad, param.rows(), param.cols());
+    Tensor.requireShape("AdamW first moment", m, param.rows(), param.cols());
+    Tensor.requireShape("AdamW second moment", v, param.rows(), param.cols());
     double correction1 = 1 - Math.pow(beta1, step);
     double correction2 = 1 - Math.pow(beta2, step);
     int cols = param.cols();

@@ -17,4 +17,15 @@ public interface Tensor {
   default String shapeString() {
     return "[" + rows() + ", " + cols() + "]";
   }
+
+  /**
+   * Throws, naming {@code what}, unless {@code t} is {@code [rows, cols]}: backends' argument
+   * check.
+   */
+  static void requireShape(String what, Tensor t, int rows, int cols) {
+    if (t.rows() != rows || t.cols() != cols) {
+      throw new IllegalArgumentException(
+          what + " has shape " + t.shapeString() + ", expected [" + rows + ", " + cols + "]");
+    }
+  }
 }
