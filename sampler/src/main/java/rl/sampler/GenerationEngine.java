@@ -457,69 +457,57 @@ public final class GenerationEngine {
   // ---- adapter updates ----
 
   private void apply(AdapterUpdate update) {
-    List<Parameter> targets = new ArrayList<>();
+    List<Parameter> required = new ArrayList<>();
     for (Linear linear : model.linears()) {
       if (linear.loraA() != null) {
-        targets.add(linear.loraA());
-        targets.add(linear.loraB());
+        required.add(linear.loraA());
+        required.add(linear.loraB());
       }
     }
-    if (targets.isEmpty()) {
+    if (required.isEmpty()) {
       // No adapter: the update carries every weight (full fine-tuning).
-      targets.addAll(model.parameters());
+      required.addAll(model.parameters());
     }
     Map<String, FloatTensor> tensors = update.tensors();
-    for (Parameter p : targets) {
-      FloatTensor t = tensors.get(p.name());
-      if (t == null) {
+    for (Parameter p : required) {
+      if (!tensors.containsKey(p.name())) {
         throw new IllegalArgumentException(
             "adapter update " + update.version() + " lacks tensor " + p.name());
       }
-      long expected = p.value().size();
-      if (t.data().length != expected) {
+    }
+    // Besides those, an update may carry base weights that a ReLoRA merge changed.
+    Map<String, Parameter> byName = new java.util.HashMap<>();
+    for (Parameter p : model.parameters()) {
+      byName.put(p.name(), p);
+    }
+    for (Parameter p : required) {
+      byName.put(p.name(), p);
+    }
+    List<Parameter> updated = new ArrayList<>();
+    for (Map.Entry<String, FloatTensor> e : tensors.entrySet()) {
+      Parameter p = byName.get(e.getKey());
+      if (p == null) {
+        throw new IllegalArgumentException(
+            "adapter update "
+                + update.version()
+                + " has tensor "
+                + e.getKey()
+                + ", unknown to the model");
+      }
+      if (e.getValue().data().length != p.value().size()) {
         throw new IllegalArgumentException(
             "adapter update "
                 + update.version()
                 + ": tensor "
                 + p.name()
                 + " has "
-                + t.data().length
+                + e.getValue().data().length
                 + " values, expected "
                 + p.value().shapeString());
       }
+      updated.add(p);
     }
-    // Tensors beyond the adapter's are base weights a ReLoRA merge changed: same names, shapes.
-    Map<String, Parameter> base = new java.util.HashMap<>();
-    for (Parameter p : model.parameters()) {
-      base.put(p.name(), p);
-    }
-    for (String name : tensors.keySet()) {
-      Parameter p = base.get(name);
-      if (targets.contains(p)) {
-        continue;
-      }
-      if (p == null && targets.stream().noneMatch(t -> t.name().equals(name))) {
-        throw new IllegalArgumentException(
-            "adapter update "
-                + update.version()
-                + " has tensor "
-                + name
-                + ", unknown to the model");
-      }
-      if (p != null) {
-        if (tensors.get(name).data().length != p.value().size()) {
-          throw new IllegalArgumentException(
-              "adapter update "
-                  + update.version()
-                  + ": tensor "
-                  + name
-                  + " does not fit "
-                  + p.value().shapeString());
-        }
-        targets.add(p);
-      }
-    }
-    for (Parameter p : targets) {
+    for (Parameter p : updated) {
       FloatTensor t = tensors.get(p.name());
       p.setValue(ops.upload(t.data(), p.value().rows(), p.value().cols()));
     }

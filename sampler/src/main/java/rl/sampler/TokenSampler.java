@@ -28,18 +28,8 @@ final class TokenSampler {
           HostSampling.sample(logits, 0, vocab, invT, params.isGreedy() ? -1 : uniform);
       return new Choice(s.token(), s.logprob());
     }
-    int best = 0;
-    for (int v = 1; v < vocab; v++) {
-      if (logits[v] > logits[best]) {
-        best = v;
-      }
-    }
-    double max = logits[best] * invT;
-    double sum = 0;
-    for (int v = 0; v < vocab; v++) {
-      sum += Math.exp(logits[v] * invT - max);
-    }
-    double logSum = max + Math.log(sum);
+    double logSum =
+        HostSampling.logSumExp(logits, 0, vocab, invT, HostSampling.argmax(logits, 0, vocab));
     int token = drawFiltered(logits, invT, logSum, params, uniform);
     return new Choice(token, logits[token] * invT - logSum);
   }

@@ -19,18 +19,8 @@ public final class HostSampling {
    */
   public static Sampled sample(
       float[] logits, int offset, int vocab, double inverseTemperature, double uniform) {
-    int best = offset;
-    for (int v = offset + 1; v < offset + vocab; v++) {
-      if (logits[v] > logits[best]) {
-        best = v;
-      }
-    }
-    double max = logits[best] * inverseTemperature;
-    double sum = 0;
-    for (int v = offset; v < offset + vocab; v++) {
-      sum += Math.exp(logits[v] * inverseTemperature - max);
-    }
-    double logSum = max + Math.log(sum);
+    int best = argmax(logits, offset, vocab);
+    double logSum = logSumExp(logits, offset, vocab, inverseTemperature, best);
     int token = best;
     if (uniform >= 0) {
       double cumulative = 0;
@@ -52,5 +42,27 @@ public final class HostSampling {
       }
     }
     return new Sampled(token - offset, logits[token] * inverseTemperature - logSum);
+  }
+
+  /** Index in {@code logits} of the row's first maximum. */
+  public static int argmax(float[] logits, int offset, int vocab) {
+    int best = offset;
+    for (int v = offset + 1; v < offset + vocab; v++) {
+      if (logits[v] > logits[best]) {
+        best = v;
+      }
+    }
+    return best;
+  }
+
+  /** {@code log Σ exp(logits · invT)} over the row, shifted by its maximum at {@code best}. */
+  public static double logSumExp(
+      float[] logits, int offset, int vocab, double inverseTemperature, int best) {
+    double max = logits[best] * inverseTemperature;
+    double sum = 0;
+    for (int v = offset; v < offset + vocab; v++) {
+      sum += Math.exp(logits[v] * inverseTemperature - max);
+    }
+    return max + Math.log(sum);
   }
 }
