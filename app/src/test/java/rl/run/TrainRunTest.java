@@ -147,12 +147,7 @@ class TrainRunTest {
             List.of("training.full_finetune=true", "optimizer.lr=0.05"),
             quiet(new ByteArrayOutputStream()));
     assertEquals(3, run.run());
-    List<JsonNode> steps = new ArrayList<>();
-    for (JsonNode line : lines(run.runDir().resolve("metrics.jsonl"))) {
-      if (line.has("loss")) {
-        steps.add(line);
-      }
-    }
+    List<JsonNode> steps = trainingSteps(run.runDir());
     assertEquals(3, steps.size());
     double moved = 0;
     for (JsonNode step : steps) {
