@@ -21,14 +21,20 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 
 status=0
 if [ "${CHECKS:-1}" = 1 ]; then
-  "$JAVA" $FLAGS -Drl.backend=cuda -Drl.cuda.reference="$D/ops-reference.bin" \
-    -Drl.fixtures=core/src/test/resources/fixtures \
-    -jar "$D"/test/junit-platform-console-standalone-*.jar execute \
-    --class-path "${CP}$D/test/core-tests.jar:$D/test/cuda-tests.jar" \
-    --select-class rl.cuda.CudaOpsConformanceTest --select-class rl.core.model.ModelFixtureTest \
-    --details=tree --disable-banner 2>&1 | tee "$LOGS/checks.log" | tail -n 80
-  grep -Eq "\[ +0 tests failed" "$LOGS/checks.log" || status=1
-  grep -Eq "tests successful +[1-9]" "$LOGS/checks.log" || status=1
+  # Ops conformance (both precisions inside the test), then the model fixtures in float32 mode
+  # (the fixtures' own tolerances, greedy exact) and in bf16 mode (the bf16 tolerances).
+  for precision in fp32 bf16; do
+    classes="--select-class rl.core.model.ModelFixtureTest"
+    [ $precision = fp32 ] && classes="--select-class rl.cuda.CudaOpsConformanceTest $classes"
+    "$JAVA" $FLAGS -Drl.backend=cuda -Drl.cuda.precision=$precision \
+      -Drl.cuda.reference="$D/ops-reference.bin" -Drl.fixtures=core/src/test/resources/fixtures \
+      -jar "$D"/test/junit-platform-console-standalone-*.jar execute \
+      --class-path "${CP}$D/test/core-tests.jar:$D/test/cuda-tests.jar" $classes \
+      --details=tree --disable-banner > "$LOGS/checks-$precision.log" 2>&1
+    tail -n 100 "$LOGS/checks-$precision.log"
+    grep -Eq "\[ +0 tests failed" "$LOGS/checks-$precision.log" || status=1
+    grep -Eq "tests successful +[1-9]" "$LOGS/checks-$precision.log" || status=1
+  done
 fi
 if [ "${BENCH:-0}" = 1 ]; then
   for shape in ${SHAPES:-qwen2.5-0.5b}; do

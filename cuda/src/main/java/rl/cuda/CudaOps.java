@@ -9,15 +9,22 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.ShortPointer;
 import rl.core.tensor.AttentionBatch;
 import rl.core.tensor.Ops;
 import rl.core.tensor.Tensor;
 
 /**
- * {@link Ops} on an NVIDIA GPU: matrix products through cuBLAS (float32, no TF32), every other
- * kernel CUDA C from {@code kernels.cu} compiled by NVRTC for the GPU present. Float32 storage;
- * norms and log-sum-exps accumulate in double like {@link rl.core.tensor.Nd4jOps}, so the two agree
- * to float32 rounding.
+ * {@link Ops} on an NVIDIA GPU: matrix products through cuBLAS, every other kernel CUDA C from
+ * {@code kernels.cu} compiled by NVRTC for the GPU present. Activations, LoRA tensors, gradients
+ * and optimizer state are float32; norms and log-sum-exps accumulate in double like {@link
+ * rl.core.tensor.Nd4jOps}, so the two agree to float32 rounding.
+ *
+ * <p>Precision ({@code -Drl.cuda.precision}): in {@code bf16} (the default) base weights ({@link
+ * #uploadWeight}) and KV caches ({@link #zerosCache}) are stored as bfloat16, and a product with a
+ * bf16 operand runs on tensor cores (bf16 inputs, float32 accumulation and output), its float32
+ * operand rounded to bf16 on the way in, as a bf16 PyTorch model does. In {@code fp32} everything
+ * is float32 and agrees with Nd4jOps to float32 rounding.
  *
  * <p>Calls are serialised (one model's compute thread at a time); everything runs on the default
  * stream, so host reads ({@link #download}, {@link #targetLogprobs}) wait for the kernels before
@@ -35,6 +42,7 @@ public final class CudaOps implements Ops {
   private final FloatPointer alphaHost = new FloatPointer(1);
   private final FloatPointer betaHost = new FloatPointer(1);
   private final String math;
+  private final boolean bf16;
 
   /** Reusable device scratch: one double (sums of squares). */
   private CudaTensor.Allocation doubleScratch;
@@ -46,14 +54,29 @@ public final class CudaOps implements Ops {
   }
 
   public CudaOps(Cuda cuda, Path kernelCache) {
+    this(cuda, kernelCache, configuredPrecision());
+  }
+
+  /** With an explicit storage precision, {@code bf16} or {@code fp32}. */
+  public CudaOps(Cuda cuda, Path kernelCache, String precision) {
     this.cuda = cuda;
+    this.bf16 =
+        switch (precision) {
+          case "bf16" -> true;
+          case "fp32" -> false;
+          default ->
+              throw new IllegalArgumentException(
+                  "rl.cuda.precision: '" + precision + "' is unknown, expected bf16 or fp32");
+        };
     this.kernels = new Kernels(cuda, kernelCache);
     cuda.bind();
     checkBlas(cublasCreate_v2(blas), "cublasCreate");
     math = configuredMath();
     int mode =
         switch (math) {
-          case "fp32" -> CUBLAS_PEDANTIC_MATH;
+          // Float32 products stay exact float32 in the default mode; it lets bf16 ones use tensor
+          // cores, which the pedantic mode would not.
+          case "fp32" -> CUBLAS_DEFAULT_MATH;
           case "tf32" -> CUBLAS_TF32_TENSOR_OP_MATH;
           default ->
               throw new IllegalArgumentException(
@@ -71,6 +94,16 @@ public final class CudaOps implements Ops {
     return math;
   }
 
+  /** The storage precision of base weights and KV caches: {@code bf16} or {@code fp32}. */
+  public String precision() {
+    return bf16 ? "bf16" : "fp32";
+  }
+
+  /** The precision {@code -Drl.cuda.precision} asks for, {@code bf16} by default. */
+  static String configuredPrecision() {
+    return System.getProperty("rl.cuda.precision", "bf16");
+  }
+
   /** The precision {@code -Drl.cuda.math} asks for, {@code fp32} by default. */
   static String configuredMath() {
     return System.getProperty("rl.cuda.math", "fp32");
@@ -82,7 +115,11 @@ public final class CudaOps implements Ops {
 
   /** How the kernels were obtained (NVRTC's log, or the cache file), and the GEMM precision. */
   public String kernelLog() {
-    return kernels.log() + "; matrix products " + math;
+    return kernels.log()
+        + "; weights and KV caches "
+        + precision()
+        + "; float32 matrix products "
+        + math;
   }
 
   /** A synchronous copy of {@code bytes} from host memory to the device; {@code what} names it. */
@@ -99,7 +136,20 @@ public final class CudaOps implements Ops {
         "cudaMemcpy of " + what + " to the host");
   }
 
+  /** A float32 tensor; a bf16 one is refused with its shape, for ops that have no bf16 form. */
   private static CudaTensor t(Tensor tensor) {
+    CudaTensor x = (CudaTensor) tensor;
+    if (x.bf16) {
+      throw new IllegalArgumentException(
+          x
+              + " holds bfloat16 (a base weight or KV cache); this operation needs float32."
+              + " Run with -Drl.cuda.precision=fp32 to keep everything float32");
+    }
+    return x;
+  }
+
+  /** A tensor of either precision, for the ops that read or write bf16 storage. */
+  private static CudaTensor any(Tensor tensor) {
     return (CudaTensor) tensor;
   }
 
@@ -136,15 +186,80 @@ public final class CudaOps implements Ops {
   }
 
   @Override
-  public synchronized float[] download(Tensor tensor) {
-    CudaTensor x = t(tensor);
-    float[] out = new float[Math.toIntExact(x.size())];
-    if (out.length > 0) {
-      cuda.bind();
-      try (FloatPointer host = new FloatPointer(out.length)) {
-        toHost(host, x.address(), 4L * out.length, "tensor");
-        host.get(out);
+  public synchronized Tensor uploadWeight(float[] data, int rows, int cols) {
+    if (!bf16) {
+      return upload(data, rows, cols);
+    }
+    if (data.length != (long) rows * cols) {
+      throw new IllegalArgumentException(
+          data.length + " values for a [" + rows + ", " + cols + "] weight");
+    }
+    long bytes = 2L * data.length;
+    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols, true);
+    if (data.length > 0) {
+      short[] halves = new short[data.length];
+      for (int i = 0; i < data.length; i++) {
+        halves[i] = toBf16(data[i]);
       }
+      try (ShortPointer host = new ShortPointer(halves)) {
+        toDevice(t.address(), host, bytes, "bf16 weight");
+      }
+    }
+    return t;
+  }
+
+  @Override
+  public synchronized Tensor zerosCache(int rows, int cols) {
+    if (!bf16) {
+      return zeros(rows, cols);
+    }
+    long bytes = 2L * rows * cols;
+    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols, true);
+    Cuda.check(cudaMemset(CudaTensor.at(t.address()), 0, bytes), "cudaMemset");
+    return t;
+  }
+
+  @Override
+  public boolean reducedPrecision(Tensor tensor) {
+    return any(tensor).bf16;
+  }
+
+  /** float32 → bfloat16 bits, rounding to nearest even (the kernels' float_to_bf16). */
+  static short toBf16(float f) {
+    int u = Float.floatToRawIntBits(f);
+    if ((u & 0x7fffffff) > 0x7f800000) {
+      return (short) ((u >>> 16) | 0x40); // NaN stays NaN
+    }
+    u += 0x7fff + ((u >>> 16) & 1);
+    return (short) (u >>> 16);
+  }
+
+  static float fromBf16(short h) {
+    return Float.intBitsToFloat((h & 0xffff) << 16);
+  }
+
+  @Override
+  public synchronized float[] download(Tensor tensor) {
+    CudaTensor x = any(tensor);
+    float[] out = new float[Math.toIntExact(x.size())];
+    if (out.length == 0) {
+      return out;
+    }
+    cuda.bind();
+    if (x.bf16) {
+      short[] halves = new short[out.length];
+      try (ShortPointer host = new ShortPointer(out.length)) {
+        toHost(host, x.address(), 2L * out.length, "bf16 tensor");
+        host.get(halves);
+      }
+      for (int i = 0; i < out.length; i++) {
+        out[i] = fromBf16(halves[i]);
+      }
+      return out;
+    }
+    try (FloatPointer host = new FloatPointer(out.length)) {
+      toHost(host, x.address(), 4L * out.length, "tensor");
+      host.get(out);
     }
     return out;
   }
@@ -155,8 +270,13 @@ public final class CudaOps implements Ops {
       throw new IndexOutOfBoundsException(
           "rows [" + start + ", " + (start + count) + ") of " + tensor.shapeString());
     }
-    CudaTensor x = t(tensor);
-    return new CudaTensor(x.allocation, x.offset + 4L * start * x.cols(), count, x.cols());
+    CudaTensor x = any(tensor);
+    return new CudaTensor(
+        x.allocation,
+        x.offset + (long) x.elementBytes() * start * x.cols(),
+        count,
+        x.cols(),
+        x.bf16);
   }
 
   @Override
@@ -178,15 +298,29 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void copy(Tensor dst, Tensor src) {
     Tensor.requireShape("copy destination", dst, src.rows(), src.cols());
-    if (src.size() == 0) {
+    CudaTensor to = any(dst);
+    CudaTensor from = any(src);
+    long n = src.size();
+    if (n == 0) {
+      return;
+    }
+    if (to.bf16 != from.bf16) {
+      kernels.launch(
+          to.bf16 ? "to_bf16" : "bf16_to_f32",
+          Kernels.gridFor(n, BLOCK),
+          1,
+          1,
+          BLOCK,
+          0,
+          kernels.args().ptr(to).ptr(from).i64(n));
       return;
     }
     cuda.bind();
     Cuda.check(
         cudaMemcpy(
-            CudaTensor.at(t(dst).address()),
-            CudaTensor.at(t(src).address()),
-            4L * src.size(),
+            CudaTensor.at(to.address()),
+            CudaTensor.at(from.address()),
+            (long) from.elementBytes() * n,
             cudaMemcpyDeviceToDevice),
         "cudaMemcpy device to device");
   }
@@ -203,14 +337,15 @@ public final class CudaOps implements Ops {
       return;
     }
     long rows = ints(dstRows);
+    CudaTensor to = any(dst);
     kernels.launch(
-        "scatter_rows",
+        to.bf16 ? "scatter_rows_bf16" : "scatter_rows",
         Kernels.gridFor(total, BLOCK),
         1,
         1,
         BLOCK,
         0,
-        kernels.args().ptr(t(dst)).ptr(rows).ptr(t(src)).i64(total).i32(src.cols()));
+        kernels.args().ptr(to).ptr(rows).ptr(t(src)).i64(total).i32(src.cols()));
   }
 
   /** An int array on the device and the host copy it was made from. */
@@ -291,6 +426,10 @@ public final class CudaOps implements Ops {
     cuda.bind();
     alphaHost.put(0, alpha);
     betaHost.put(0, beta);
+    if (any(a).bf16 || any(b).bf16 || any(out).bf16) {
+      gemmBf16(out, a, transA, b, transB, m, n, k);
+      return;
+    }
     // Row-major out = op(a)·op(b) is column-major outᵀ = op(b)ᵀ·op(a)ᵀ: swap the operands.
     checkBlas(
         cublasSgemm_v2(
@@ -309,6 +448,151 @@ public final class CudaOps implements Ops {
             t(out).floats(),
             out.cols()),
         "cublasSgemm");
+  }
+
+  /** Scratch for float32 operands rounded to bf16, one per operand slot, grown on demand. */
+  private final CudaTensor.Allocation[] bf16Scratch = new CudaTensor.Allocation[2];
+
+  /** The operand as bf16: itself, or a rounded copy in scratch {@code slot}. */
+  private long asBf16(Tensor operand, int slot) {
+    CudaTensor x = any(operand);
+    if (x.bf16) {
+      return x.address();
+    }
+    long n = x.size();
+    if (bf16Scratch[slot] == null || bf16Scratch[slot].bytes < 2L * n) {
+      bf16Scratch[slot] = CudaTensor.Allocation.allocate(cuda, Math.max(2L * n, 1 << 20));
+    }
+    long address = bf16Scratch[slot].address;
+    kernels.launch(
+        "to_bf16",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(address).ptr(x).i64(n));
+    return address;
+  }
+
+  /**
+   * A product with a bf16 operand: tensor cores, bf16 inputs, float32 accumulation; the output
+   * keeps its own precision (float32 activations; a bf16 weight when merging an adapter).
+   */
+  private void gemmBf16(
+      Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, int m, int n, int k) {
+    long aBits = asBf16(a, 0);
+    long bBits = asBf16(b, 1);
+    CudaTensor c = any(out);
+    checkBlas(
+        cublasGemmEx(
+            blas,
+            transB ? CUBLAS_OP_T : CUBLAS_OP_N,
+            transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+            n,
+            m,
+            k,
+            alphaHost,
+            CudaTensor.at(bBits),
+            CUDA_R_16BF,
+            b.cols(),
+            CudaTensor.at(aBits),
+            CUDA_R_16BF,
+            a.cols(),
+            betaHost,
+            CudaTensor.at(c.address()),
+            c.bf16 ? CUDA_R_16BF : CUDA_R_32F,
+            out.cols(),
+            CUBLAS_COMPUTE_32F,
+            CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx (bf16)");
+  }
+
+  @Override
+  public synchronized void add(Tensor out, Tensor a, Tensor b) {
+    Tensor.requireShape("add output", out, a.rows(), a.cols());
+    Tensor.requireShape("add operand", b, a.rows(), a.cols());
+    long n = a.size();
+    if (n == 0) {
+      return;
+    }
+    kernels.launch(
+        "add_f32",
+        Kernels.gridFor(n, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(out)).ptr(t(a)).ptr(t(b)).i64(n));
+  }
+
+  /** The largest LoRA rank the fused adapter kernel takes (its shared buffer). */
+  static final int LORA_MAX_RANK = 64;
+
+  @Override
+  public synchronized void loraForward(
+      Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
+    int rank = a.rows();
+    Tensor.requireShape("LoRA B", b, y.cols(), rank);
+    Tensor.requireShape("LoRA A", a, rank, x.cols());
+    Tensor.requireShape("LoRA u", u, x.rows(), rank);
+    Tensor.requireShape("LoRA output", y, x.rows(), b.rows());
+    if (rank > LORA_MAX_RANK) {
+      Ops.super.loraForward(y, u, x, a, b, scale);
+      return;
+    }
+    if (x.rows() == 0) {
+      return;
+    }
+    kernels.launch(
+        "lora_forward",
+        x.rows(),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels
+            .args()
+            .ptr(t(y))
+            .ptr(t(u))
+            .ptr(t(x))
+            .ptr(t(a))
+            .ptr(t(b))
+            .i32(x.cols())
+            .i32(y.cols())
+            .i32(rank)
+            .f32(scale));
+  }
+
+  @Override
+  public synchronized void addRmsnorm(
+      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+    int cols = a.cols();
+    Tensor.requireShape("residual operand", b, a.rows(), cols);
+    Tensor.requireShape("residual sum", sum, a.rows(), cols);
+    Tensor.requireShape("rmsnorm output", out, a.rows(), cols);
+    Tensor.requireShape("rmsnorm rstd", rstd, a.rows(), 1);
+    Tensor.requireShape("rmsnorm weight", weight, 1, cols);
+    if (a.rows() == 0) {
+      return;
+    }
+    kernels.launch(
+        "add_rmsnorm",
+        a.rows(),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels
+            .args()
+            .ptr(t(sum))
+            .ptr(t(out))
+            .ptr(t(rstd))
+            .ptr(t(a))
+            .ptr(t(b))
+            .ptr(t(weight))
+            .i32(cols)
+            .f32(eps));
   }
 
   @Override
@@ -548,14 +832,15 @@ public final class CudaOps implements Ops {
       return;
     }
     long idsOnDevice = ints(ids);
+    CudaTensor rowsOf = any(table);
     kernels.launch(
-        "embedding",
+        rowsOf.bf16 ? "embedding_bf16" : "embedding",
         Kernels.gridFor(total, BLOCK),
         1,
         1,
         BLOCK,
         0,
-        kernels.args().ptr(t(out)).ptr(t(table)).ptr(idsOnDevice).i64(total).i32(table.cols()));
+        kernels.args().ptr(t(out)).ptr(rowsOf).ptr(idsOnDevice).i64(total).i32(table.cols()));
   }
 
   @Override
@@ -603,28 +888,54 @@ public final class CudaOps implements Ops {
     if (batch.sequences() == 0 || maxQueries == 0) {
       return;
     }
+    if (headSize > 256) {
+      throw new IllegalArgumentException(
+          "attention supports head sizes up to 256, not " + headSize);
+    }
     long seq = layout(batch);
+    CudaTensor keys = any(k);
+    CudaTensor values = any(v);
+    if (keys.bf16 != values.bf16) {
+      throw new IllegalArgumentException(
+          "attention keys " + k + " and values " + v + " differ in precision");
+    }
+    // Dims per lane: 1, 2, 4 or 8 (a kernel instantiation each); query heads per block: 8, or 4
+    // from 4 dims per lane on (registers).
+    int dims = headSize <= 32 ? 1 : headSize <= 64 ? 2 : headSize <= 128 ? 4 : 8;
+    int headsPerBlock = Math.min(numHeads / numKvHeads, dims >= 4 ? 4 : 8);
+    int chunks = (numHeads / numKvHeads + headsPerBlock - 1) / headsPerBlock;
+    String kernel = ATTENTION_KERNELS[keys.bf16 ? 1 : 0][Integer.numberOfTrailingZeros(dims)];
     kernels.launch(
-        "attention",
+        kernel,
         maxQueries,
-        numHeads,
+        numKvHeads * chunks,
         batch.sequences(),
-        BLOCK,
-        4 * Math.max(1, batch.maxKeys()),
+        ATTENTION_WARPS * 32,
+        4 * ATTENTION_WARPS * headsPerBlock * headSize,
         kernels
             .args()
             .ptr(t(out))
             .ptr(t(lse))
             .ptr(t(q))
-            .ptr(t(k))
-            .ptr(t(v))
+            .ptr(keys)
+            .ptr(values)
             .ptr(seq)
             .i32(batch.sequences())
             .i32(numHeads)
             .i32(numKvHeads)
             .i32(headSize)
+            .i32(headsPerBlock)
             .f32((float) (1.0 / Math.sqrt(headSize))));
   }
+
+  /** The attention instantiations: [float32 or bf16 keys and values][log2 of dims per lane]. */
+  private static final String[][] ATTENTION_KERNELS = {
+    {"attention_f32_d1", "attention_f32_d2", "attention_f32_d4", "attention_f32_d8"},
+    {"attention_bf16_d1", "attention_bf16_d2", "attention_bf16_d4", "attention_bf16_d8"}
+  };
+
+  /** Warps per attention block (kernels.cu's ATT_WARPS). */
+  private static final int ATTENTION_WARPS = 8;
 
   @Override
   public synchronized void attentionBackward(

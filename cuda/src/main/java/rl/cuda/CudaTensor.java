@@ -9,9 +9,10 @@ import org.bytedeco.javacpp.Pointer;
 import rl.core.tensor.Tensor;
 
 /**
- * A float32 {@code [rows, cols]} row-major matrix in device memory. Row views ({@link
- * CudaOps#rows}) share their parent's allocation, which is freed when no tensor refers to it any
- * more (a {@link Cleaner}, so device memory follows the Java objects' lifetime).
+ * A {@code [rows, cols]} row-major matrix in device memory, of float32 or (frozen base weights and
+ * KV caches in CudaOps' bf16 precision) bfloat16 elements. Row views ({@link CudaOps#rows}) share
+ * their parent's allocation, which is freed when no tensor refers to it any more (a {@link
+ * Cleaner}, so device memory follows the Java objects' lifetime).
  */
 final class CudaTensor implements Tensor {
   private static final Cleaner CLEANER = Cleaner.create();
@@ -57,11 +58,24 @@ final class CudaTensor implements Tensor {
   private final int rows;
   private final int cols;
 
+  /** bfloat16 elements (2 bytes) rather than float32 (4 bytes). */
+  final boolean bf16;
+
   CudaTensor(Allocation allocation, long offset, int rows, int cols) {
+    this(allocation, offset, rows, cols, false);
+  }
+
+  CudaTensor(Allocation allocation, long offset, int rows, int cols, boolean bf16) {
     this.allocation = allocation;
     this.offset = offset;
     this.rows = rows;
     this.cols = cols;
+    this.bf16 = bf16;
+  }
+
+  /** Bytes per element: 2 for bfloat16, 4 for float32. */
+  int elementBytes() {
+    return bf16 ? 2 : 4;
   }
 
   @Override
@@ -95,6 +109,6 @@ final class CudaTensor implements Tensor {
 
   @Override
   public String toString() {
-    return "CudaTensor" + shapeString();
+    return (bf16 ? "CudaTensor(bf16)" : "CudaTensor") + shapeString();
   }
 }

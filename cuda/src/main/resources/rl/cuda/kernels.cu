@@ -5,10 +5,44 @@
 //
 // Launch conventions (CudaOps): 1-D kernels take a flat element count and use a grid-stride loop;
 // per-row kernels get one block per row (blockIdx.x) of BLOCK threads.
+//
+// bfloat16 (frozen base weights, KV caches and the operands CudaOps converts for tensor-core
+// products) is handled as raw 16-bit patterns, so no CUDA header is needed: a bf16 is the top half
+// of a float32.
 
 #define BLOCK 256
 
 typedef long long i64;
+typedef unsigned short bf16;
+
+__device__ __forceinline__ float bf16_to_float(bf16 h) { return __uint_as_float(((unsigned) h) << 16); }
+
+// Round to nearest, ties to even (what Nd4j, PyTorch and CudaOps' host conversion do); NaN stays NaN.
+__device__ __forceinline__ bf16 float_to_bf16(float f) {
+  unsigned u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (bf16) ((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (bf16) (u >> 16);
+}
+
+__device__ __forceinline__ float load_f(const float* p) { return *p; }
+__device__ __forceinline__ float load_f(const bf16* p) { return bf16_to_float(*p); }
+__device__ __forceinline__ void store_f(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store_f(bf16* p, float v) { *p = float_to_bf16(v); }
+
+// out [n] = bf16(x [n]): the fp32 operand of a product whose other operand is bf16
+extern "C" __global__ void to_bf16(bf16* out, const float* x, i64 n) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    out[i] = float_to_bf16(x[i]);
+  }
+}
+
+// out [n] = float(x [n])
+extern "C" __global__ void bf16_to_f32(float* out, const bf16* x, i64 n) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    out[i] = bf16_to_float(x[i]);
+  }
+}
 
 extern "C" __global__ void fill_f32(float* x, i64 n, float value) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
@@ -20,6 +54,13 @@ extern "C" __global__ void fill_f32(float* x, i64 n, float value) {
 extern "C" __global__ void axpy_f32(float* acc, const float* x, i64 n, float scale) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
     acc[i] += scale * x[i];
+  }
+}
+
+// out = a + b
+extern "C" __global__ void add_f32(float* out, const float* a, const float* b, i64 n) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    out[i] = a[i] + b[i];
   }
 }
 
@@ -90,6 +131,26 @@ extern "C" __global__ void rmsnorm(float* out, float* rstd, const float* x, cons
   double inv = 1.0 / sqrt(ss / width + eps);
   for (int i = threadIdx.x; i < width; i += blockDim.x) orow[i] = (float) (xr[i] * inv) * w[i];
   if (threadIdx.x == 0) rstd[(i64) row * groups + g] = (float) inv;
+}
+
+// sum = a + b, then out = rmsnorm(sum) over the whole row: the residual add and the next norm in
+// one pass. One block per row.
+extern "C" __global__ void add_rmsnorm(float* sum, float* out, float* rstd, const float* a,
+                                       const float* b, const float* w, int cols, float eps) {
+  __shared__ double scratch[32];
+  i64 base = (i64) blockIdx.x * cols;
+  double ss = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    float x = a[base + i] + b[base + i];
+    sum[base + i] = x;
+    ss += (double) x * x;
+  }
+  ss = block_sum(ss, scratch);
+  double inv = 1.0 / sqrt(ss / cols + eps);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    out[base + i] = (float) (sum[base + i] * inv) * w[i];
+  }
+  if (threadIdx.x == 0) rstd[blockIdx.x] = (float) inv;
 }
 
 // dx += inv · w · dy − inv³ / width · x · Σ_j dy_j w_j x_j ; block (row, group)
@@ -166,12 +227,22 @@ extern "C" __global__ void swiglu_backward(float* dgate, float* dup, const float
 }
 
 // out [n, cols] = table[ids[n], :]
-extern "C" __global__ void embedding(float* out, const float* table, const int* ids, i64 total,
-                                     int cols) {
+template <typename T>
+__device__ void embedding_rows(float* out, const T* table, const int* ids, i64 total, int cols) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
     i64 n = i / cols;
-    out[i] = table[(i64) ids[n] * cols + i % cols];
+    out[i] = load_f(table + (i64) ids[n] * cols + i % cols);
   }
+}
+
+extern "C" __global__ void embedding(float* out, const float* table, const int* ids, i64 total,
+                                     int cols) {
+  embedding_rows(out, table, ids, total, cols);
+}
+
+extern "C" __global__ void embedding_bf16(float* out, const bf16* table, const int* ids,
+                                          i64 total, int cols) {
+  embedding_rows(out, table, ids, total, cols);
 }
 
 // dtable[ids[n], :] += dout[n, :]
@@ -184,58 +255,166 @@ extern "C" __global__ void embedding_backward(float* dtable, const float* dout, 
 }
 
 // dst[rows[i], :] = src[i, :]
-extern "C" __global__ void scatter_rows(float* dst, const int* rows, const float* src, i64 total,
-                                        int cols) {
+template <typename T>
+__device__ void scatter(T* dst, const int* rows, const float* src, i64 total, int cols) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
     i64 n = i / cols;
-    dst[(i64) rows[n] * cols + i % cols] = src[i];
+    store_f(dst + (i64) rows[n] * cols + i % cols, src[i]);
   }
 }
 
-// Causal grouped-query attention over a ragged batch. Block (query t, head h, sequence s); scores
-// of the visible keys live in dynamic shared memory [maxKeys] floats. seq = {queryStart,
-// queryCount, keyStart, keyCount} arrays of S ints each, packed one after another.
-extern "C" __global__ void attention(float* out, float* lse, const float* q, const float* k,
-                                     const float* v, const int* seq, int sequences, int numHeads,
-                                     int numKvHeads, int headSize, float scale) {
-  extern __shared__ float scores[];
+extern "C" __global__ void scatter_rows(float* dst, const int* rows, const float* src, i64 total,
+                                        int cols) {
+  scatter(dst, rows, src, total, cols);
+}
+
+extern "C" __global__ void scatter_rows_bf16(bf16* dst, const int* rows, const float* src,
+                                             i64 total, int cols) {
+  scatter(dst, rows, src, total, cols);
+}
+
+// y [N, out] += scale · u · Bᵀ with u [N, r] = x [N, in] · Aᵀ saved for the backward pass;
+// A [r, in], B [out, r] (fp32 LoRA tensors). One block per row: the r dot products, then the
+// row's update. Replaces two rank-r cuBLAS calls per projection.
+#define LORA_MAX_RANK 64
+extern "C" __global__ void lora_forward(float* y, float* u, const float* x, const float* a,
+                                        const float* b, int in, int out, int rank, float scale) {
   __shared__ double scratch[32];
-  int s = blockIdx.z, h = blockIdx.y, t = blockIdx.x;
+  __shared__ float ur[LORA_MAX_RANK];
+  i64 n = blockIdx.x;
+  const float* xr = x + n * in;
+  for (int r = 0; r < rank; r++) {
+    double s = 0;
+    for (int i = threadIdx.x; i < in; i += blockDim.x) s += (double) xr[i] * a[(i64) r * in + i];
+    s = block_sum(s, scratch);
+    if (threadIdx.x == 0) ur[r] = (float) s;
+  }
+  __syncthreads();
+  if (threadIdx.x < rank) u[n * rank + threadIdx.x] = ur[threadIdx.x];
+  float* yr = y + n * out;
+  for (int o = threadIdx.x; o < out; o += blockDim.x) {
+    float s = 0;
+    for (int r = 0; r < rank; r++) s += ur[r] * b[(i64) o * rank + r];
+    yr[o] += scale * s;
+  }
+}
+
+// Causal grouped-query attention over a ragged batch, for prefill and decode alike (flash-decoding
+// style: online softmax, no score buffer). Block (query t, key/value head kh and a chunk of its
+// query heads, sequence s) of ATT_WARPS warps; warp w takes keys w, w + ATT_WARPS, ... and keeps a
+// running max, sum and output per query head; the warps' partial results are merged at the end.
+// A lane holds head dims lane + 32 i (i < D), so a key or value row is read coalesced once per
+// warp and serves all H query heads of the chunk. seq = {queryStart, queryCount, keyStart,
+// keyCount}, S ints each. Dynamic shared memory: ATT_WARPS · headsPerBlock · headSize floats.
+#define ATT_WARPS 8
+#define ATT_MAX_HEADS 8
+
+template <typename KV, int D, int H>
+__device__ void attention_rows(float* out, float* lse, const float* q, const KV* k, const KV* v,
+                               const int* seq, int sequences, int numHeads, int numKvHeads,
+                               int headSize, int headsPerBlock, float scale) {
+  extern __shared__ float part[];
+  __shared__ float partMax[ATT_WARPS][ATT_MAX_HEADS];
+  __shared__ float partSum[ATT_WARPS][ATT_MAX_HEADS];
+  int s = blockIdx.z, t = blockIdx.x;
   int nq = seq[sequences + s];
   if (t >= nq) return;
   int q0 = seq[s], k0 = seq[2 * sequences + s], nk = seq[3 * sequences + s];
   int visible = nk - nq + t + 1;
-  int kh = h / (numHeads / numKvHeads);
+  int group = numHeads / numKvHeads;
+  int chunks = (group + headsPerBlock - 1) / headsPerBlock;
+  int kh = blockIdx.y / chunks;
+  int h0 = kh * group + (blockIdx.y % chunks) * headsPerBlock;
+  int heads = min(headsPerBlock, kh * group + group - h0);
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
-  const float* qr = q + (i64) (q0 + t) * qCols + (i64) h * headSize;
-  double localMax = -1.0 / 0.0;
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) {
-    const float* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
-    float dot = 0;
-    for (int c = 0; c < headSize; c++) dot += qr[c] * kr[c];
-    float sc = dot * scale;
-    scores[j] = sc;
-    localMax = fmax(localMax, (double) sc);
+  const float* qrow = q + (i64) (q0 + t) * qCols;
+  float qr[H][D], acc[H][D], m[H], l[H];
+#pragma unroll
+  for (int g = 0; g < H; g++) {
+    m[g] = -1.0f / 0.0f;
+    l[g] = 0;
+#pragma unroll
+    for (int i = 0; i < D; i++) {
+      int c = lane + 32 * i;
+      qr[g][i] = g < heads && c < headSize ? qrow[(i64) (h0 + g) * headSize + c] * scale : 0.0f;
+      acc[g][i] = 0;
+    }
   }
-  double max = block_max(localMax, scratch);
-  double sum = 0;
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) sum += exp(scores[j] - max);
-  sum = block_sum(sum, scratch);
-  double logSum = max + log(sum);
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) {
-    scores[j] = (float) exp(scores[j] - logSum);
+  for (int j = warp; j < visible; j += ATT_WARPS) {
+    const KV* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
+    const KV* vr = v + (i64) (k0 + j) * kCols + (i64) kh * headSize;
+    float kv[D], vv[D];
+#pragma unroll
+    for (int i = 0; i < D; i++) {
+      int c = lane + 32 * i;
+      kv[i] = c < headSize ? load_f(kr + c) : 0.0f;
+      vv[i] = c < headSize ? load_f(vr + c) : 0.0f;
+    }
+#pragma unroll
+    for (int g = 0; g < H; g++) {
+      if (g < heads) {
+        float dot = 0;
+#pragma unroll
+        for (int i = 0; i < D; i++) dot += qr[g][i] * kv[i];
+        for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffff, dot, o);
+        float mNew = fmax(m[g], dot);
+        float keep = expf(m[g] - mNew);
+        float p = expf(dot - mNew);
+        l[g] = l[g] * keep + p;
+#pragma unroll
+        for (int i = 0; i < D; i++) acc[g][i] = acc[g][i] * keep + p * vv[i];
+        m[g] = mNew;
+      }
+    }
+  }
+#pragma unroll
+  for (int g = 0; g < H; g++) {
+    if (g < heads) {
+#pragma unroll
+      for (int i = 0; i < D; i++) {
+        int c = lane + 32 * i;
+        if (c < headSize) part[(warp * headsPerBlock + g) * headSize + c] = acc[g][i];
+      }
+      if (lane == 0) {
+        partMax[warp][g] = m[g];
+        partSum[warp][g] = l[g];
+      }
+    }
   }
   __syncthreads();
-  float* orow = out + (i64) (q0 + t) * qCols + (i64) h * headSize;
-  for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
-    double acc = 0;
-    for (int j = 0; j < visible; j++) {
-      acc += (double) scores[j] * v[(i64) (k0 + j) * kCols + (i64) kh * headSize + c];
+  for (int e = threadIdx.x; e < heads * headSize; e += blockDim.x) {
+    int g = e / headSize, c = e % headSize;
+    float top = -1.0f / 0.0f;
+    for (int w = 0; w < ATT_WARPS; w++) top = fmax(top, partMax[w][g]);
+    float sum = 0, o = 0;
+    for (int w = 0; w < ATT_WARPS; w++) {
+      if (partSum[w][g] > 0) {
+        float f = expf(partMax[w][g] - top);
+        sum += partSum[w][g] * f;
+        o += part[(w * headsPerBlock + g) * headSize + c] * f;
+      }
     }
-    orow[c] = (float) acc;
+    out[(i64) (q0 + t) * qCols + (i64) (h0 + g) * headSize + c] = o / sum;
+    if (c == 0) lse[(i64) (q0 + t) * numHeads + h0 + g] = top + logf(sum);
   }
-  if (threadIdx.x == 0) lse[(i64) (q0 + t) * numHeads + h] = (float) logSum;
 }
+
+// The instantiations CudaOps launches: KV float32 or bf16 (a bf16 KV cache); D = ceil(headSize /
+// 32) dims per lane, rounded up to 1, 2, 4 or 8; H = query heads per block (8, or 4 for D >= 4).
+#define ATTENTION_ARGS(KV)                                                                      \
+  float *out, float *lse, const float *q, const KV *k, const KV *v, const int *seq,             \
+      int sequences, int numHeads, int numKvHeads, int headSize, int headsPerBlock, float scale
+#define ATTENTION_CALL \
+  out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headSize, headsPerBlock, scale
+extern "C" __global__ void attention_f32_d1(ATTENTION_ARGS(float)) { attention_rows<float, 1, 8>(ATTENTION_CALL); }
+extern "C" __global__ void attention_f32_d2(ATTENTION_ARGS(float)) { attention_rows<float, 2, 8>(ATTENTION_CALL); }
+extern "C" __global__ void attention_f32_d4(ATTENTION_ARGS(float)) { attention_rows<float, 4, 4>(ATTENTION_CALL); }
+extern "C" __global__ void attention_f32_d8(ATTENTION_ARGS(float)) { attention_rows<float, 8, 4>(ATTENTION_CALL); }
+extern "C" __global__ void attention_bf16_d1(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 1, 8>(ATTENTION_CALL); }
+extern "C" __global__ void attention_bf16_d2(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 2, 8>(ATTENTION_CALL); }
+extern "C" __global__ void attention_bf16_d4(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 4, 4>(ATTENTION_CALL); }
+extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 8, 4>(ATTENTION_CALL); }
 
 // Backward of attention for block (query t, head h, sequence s): recomputes P from lse;
 // dS = P ∘ (dP − D) with dP = dO · vᵀ and D = dO · O; dq += scale · dS · k (this block's row only),

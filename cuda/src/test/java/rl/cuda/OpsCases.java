@@ -74,6 +74,34 @@ final class OpsCases {
     out.put("sumRowsInto", ops.download(biasGrad));
     out.put("sumOfSquares", new float[] {(float) ops.sumOfSquares(x)});
 
+    Tensor sum = poisoned(ops, 37, 19);
+    ops.add(sum, x, acc);
+    out.put("add", ops.download(sum));
+
+    // the fused adapter path: rank 1 and rank 3
+    for (int rank : new int[] {1, 3}) {
+      Tensor input = ops.upload(normal(random, 21 * 40), 21, 40);
+      Tensor loraA = ops.upload(normal(random, rank * 40), rank, 40);
+      Tensor loraB = ops.upload(normal(random, 33 * rank), 33, rank);
+      Tensor y = ops.upload(normal(random, 21 * 33), 21, 33);
+      Tensor u = poisoned(ops, 21, rank);
+      ops.loraForward(y, u, input, loraA, loraB, 0.7f);
+      out.put("loraForward" + rank, ops.download(y));
+      out.put("loraForwardU" + rank, ops.download(u));
+    }
+
+    // residual add fused with the next norm
+    Tensor resA = ops.upload(normal(random, 9 * 35), 9, 35);
+    Tensor resB = ops.upload(normal(random, 9 * 35), 9, 35);
+    Tensor resWeight = ops.upload(uniform(random, 35, 0.5, 1.5), 1, 35);
+    Tensor resSum = poisoned(ops, 9, 35);
+    Tensor resOut = poisoned(ops, 9, 35);
+    Tensor resRstd = poisoned(ops, 9, 1);
+    ops.addRmsnorm(resSum, resOut, resRstd, resA, resB, resWeight, 1e-5f);
+    out.put("addRmsnormSum", ops.download(resSum));
+    out.put("addRmsnorm", ops.download(resOut));
+    out.put("addRmsnormRstd", ops.download(resRstd));
+
     // rmsnorm over whole rows and per head (Qwen3's q/k norm), forward and backward
     for (int width : new int[] {24, 8}) {
       Tensor in = ops.upload(normal(random, 11 * 24), 11, 24);
@@ -126,8 +154,34 @@ final class OpsCases {
     out.put("embeddingBackward", ops.download(dtable));
 
     // attention: packed training batch (keys = queries) and decode from a cache (one query each)
-    attention(ops, random, out, "attentionTrain", trainingBatch(), 14, 14);
-    attention(ops, random, out, "attentionDecode", decodeBatch(), 4, 64);
+    attention(ops, random, out, "attentionTrain", trainingBatch(), 14, 14, 6, 2, 8);
+    attention(ops, random, out, "attentionDecode", decodeBatch(), 4, 64, 6, 2, 8);
+    // the benchmark models' head size 64 with a group of 7 (Qwen2.5-0.5B), and head size 128
+    // with a group of 16 (several blocks per key/value head)
+    attention(ops, random, out, "attentionDecodeHs64", decodeBatch(), 4, 64, 14, 2, 64);
+    attention(ops, random, out, "attentionTrainHs128", trainingBatch(), 14, 14, 16, 1, 128);
+
+    // reduced-precision storage (bf16 in CudaOps' default precision; exact elsewhere): a product
+    // with a stored weight, one into it (an adapter merge), the embedding lookup of a stored table,
+    // and attention over a stored KV cache filled by scatterRows and copy
+    Tensor storedW = ops.uploadWeight(normal(random, 29 * 47), 29, 47);
+    Tensor activations = ops.upload(normal(random, 33 * 47), 33, 47);
+    Tensor projected = poisoned(ops, 33, 29);
+    ops.gemm(projected, activations, false, storedW, true, 1f, 0f);
+    out.put("reduced.gemmWeight", ops.download(projected));
+    Tensor gradOut = ops.upload(normal(random, 33 * 29), 33, 29);
+    Tensor gradIn = ops.upload(normal(random, 33 * 47), 33, 47);
+    ops.gemm(gradIn, gradOut, false, storedW, false, 1f, 1f);
+    out.put("reduced.gemmWeightBackward", ops.download(gradIn));
+    Tensor mergeB = ops.upload(normal(random, 29 * 2), 29, 2);
+    Tensor mergeA = ops.upload(normal(random, 2 * 47), 2, 47);
+    ops.gemm(storedW, mergeB, false, mergeA, false, 0.5f, 1f);
+    out.put("reduced.mergeIntoWeight", ops.download(storedW));
+    Tensor storedTable = ops.uploadWeight(normal(random, 50 * 12), 50, 12);
+    Tensor looked = poisoned(ops, ids.length, 12);
+    ops.embedding(looked, storedTable, ids);
+    out.put("reduced.embedding", ops.download(looked));
+    cachedAttention(ops, random, out);
 
     // output head: chunked target logprobs and their backward, full logits
     int vocab = 97;
@@ -205,10 +259,10 @@ final class OpsCases {
       String name,
       AttentionBatch batch,
       int queryRows,
-      int keyRows) {
-    int heads = 6;
-    int kvHeads = 2;
-    int hs = 8;
+      int keyRows,
+      int heads,
+      int kvHeads,
+      int hs) {
     Tensor q = ops.upload(normal(random, queryRows * heads * hs), queryRows, heads * hs);
     Tensor k = ops.upload(normal(random, keyRows * kvHeads * hs), keyRows, kvHeads * hs);
     Tensor v = ops.upload(normal(random, keyRows * kvHeads * hs), keyRows, kvHeads * hs);
@@ -225,6 +279,37 @@ final class OpsCases {
     out.put(name + "BackwardQ", ops.download(dq));
     out.put(name + "BackwardK", ops.download(dk));
     out.put(name + "BackwardV", ops.download(dv));
+  }
+
+  /**
+   * Decode over a KV cache in {@link Ops#zerosCache} storage: keys and values scattered in, one
+   * slot copied to another, then attention reads the cache (the sampler's path).
+   */
+  private static void cachedAttention(Ops ops, SplittableRandom random, Map<String, float[]> out) {
+    int heads = 14;
+    int kvHeads = 2;
+    int hs = 64;
+    int width = kvHeads * hs;
+    Tensor keys = ops.zerosCache(64, width);
+    Tensor values = ops.zerosCache(64, width);
+    int[] rows = new int[30];
+    for (int i = 0; i < rows.length; i++) {
+      rows[i] = i < 20 ? i : 12 + i; // slot 0 rows 0..19, slot 1 rows 32..41
+    }
+    ops.scatterRows(keys, rows, ops.upload(normal(random, 30 * width), 30, width));
+    ops.scatterRows(values, rows, ops.upload(normal(random, 30 * width), 30, width));
+    ops.copy(ops.rows(keys, 42, 5), ops.rows(keys, 0, 5));
+    ops.copy(ops.rows(values, 42, 5), ops.rows(values, 0, 5));
+    out.put("reduced.cacheKeys", ops.download(keys));
+    AttentionBatch batch =
+        new AttentionBatch(
+            new int[] {0, 1, 2}, new int[] {1, 1, 1}, new int[] {0, 32, 32}, new int[] {20, 15, 1});
+    Tensor q = ops.upload(normal(random, 3 * heads * hs), 3, heads * hs);
+    Tensor o = poisoned(ops, 3, heads * hs);
+    Tensor lse = poisoned(ops, 3, heads);
+    ops.attention(o, lse, q, keys, values, batch, heads, kvHeads, hs);
+    out.put("reduced.cacheAttention", ops.download(o));
+    out.put("reduced.cacheAttentionLse", ops.download(lse));
   }
 
   /** An output tensor filled with NaN first, so an element the op forgets to write shows. */

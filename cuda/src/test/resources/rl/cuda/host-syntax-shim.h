@@ -3,9 +3,11 @@
 // nothing here runs.
 #include <cmath>
 #include <algorithm>
+#include <cstring>
 #define __global__
 #define __device__
 #define __shared__
+#define __forceinline__ inline
 struct rl_dim3 { unsigned x, y, z; };
 extern rl_dim3 threadIdx, blockIdx, blockDim, gridDim;
 inline void __syncthreads() {}
@@ -13,6 +15,8 @@ template <class T> T __shfl_xor_sync(unsigned, T v, int) { return v; }
 inline float atomicAdd(float* a, float v) { float o = *a; *a += v; return o; }
 inline double atomicAdd(double* a, double v) { double o = *a; *a += v; return o; }
 inline int atomicMin(int* a, int v) { int o = *a; *a = std::min(o, v); return o; }
+inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
 using std::min;
 using std::max;
 using std::fmax;

@@ -192,8 +192,18 @@ public final class Decoder {
     return new Decoder(ops, config, embedding, layers, finalNorm, lmHead);
   }
 
+  /**
+   * Projection weights, the embedding and the output head go through {@link Ops#uploadWeight} (a
+   * backend may keep them in bf16); norm scales and biases stay float32.
+   */
   private static Parameter param(Ops ops, WeightSource source, String name, int rows, int cols) {
-    return new Parameter(name, ops.upload(source.read(name, rows, cols), rows, cols));
+    float[] data = source.read(name, rows, cols);
+    boolean matrix =
+        name.endsWith("proj.weight")
+            || name.endsWith("embed_tokens.weight")
+            || name.equals("lm_head.weight");
+    return new Parameter(
+        name, matrix ? ops.uploadWeight(data, rows, cols) : ops.upload(data, rows, cols));
   }
 
   /** Every base-model parameter, in checkpoint order (the tied head appears once). */
@@ -249,6 +259,11 @@ public final class Decoder {
   /** Freezes or unfreezes every base weight (full fine-tuning trains them all). */
   public void setBaseTrainable(boolean trainable) {
     for (Parameter p : parameters()) {
+      if (trainable && ops.reducedPrecision(p.value())) {
+        // The optimizer updates float32 tensors: trained weights get a float32 copy.
+        Tensor v = p.value();
+        p.setValue(ops.upload(ops.download(v), v.rows(), v.cols()));
+      }
       p.setTrainable(trainable);
     }
   }

@@ -111,11 +111,9 @@ final class DecoderLayer {
     Tensor projected = rows(ops, acts.projected, n);
     o.forward(ops, projected, att, u(ops, b, 3, n), lora);
     Tensor mid = rows(ops, b.afterAttention, n);
-    ops.copy(mid, x);
-    ops.axpy(mid, projected, 1f);
     Tensor xn2 = rows(ops, b.norm2Out, n);
-    ops.rmsnorm(
-        xn2, rows(ops, b.norm2Rstd, n), mid, postAttentionNorm.value(), cfg.hiddenSize(), eps);
+    ops.addRmsnorm(
+        mid, xn2, rows(ops, b.norm2Rstd, n), x, projected, postAttentionNorm.value(), eps);
     Tensor g = rows(ops, b.gate, n);
     Tensor uu = rows(ops, b.up, n);
     gate.forward(ops, g, xn2, u(ops, b, 4, n), lora);
@@ -124,8 +122,7 @@ final class DecoderLayer {
     ops.swiglu(h, g, uu);
     // out = afterAttention + down_proj(h)
     down.forward(ops, projected, h, u(ops, b, 6, n), lora);
-    ops.copy(out, mid);
-    ops.axpy(out, projected, 1f);
+    ops.add(out, mid, projected);
   }
 
   /**

@@ -21,8 +21,8 @@ public final class KvCache {
     keys = new Tensor[config.numLayers()];
     values = new Tensor[config.numLayers()];
     for (int l = 0; l < config.numLayers(); l++) {
-      keys[l] = ops.zeros(slots * maxLength, width);
-      values[l] = ops.zeros(slots * maxLength, width);
+      keys[l] = ops.zerosCache(slots * maxLength, width);
+      values[l] = ops.zerosCache(slots * maxLength, width);
     }
   }
 

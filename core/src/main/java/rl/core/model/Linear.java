@@ -103,8 +103,7 @@ public final class Linear {
       ops.addBias(y, bias.value());
     }
     if (adapterOn && loraA != null) {
-      ops.gemm(u, x, false, loraA.value(), true, 1f, 0f);
-      ops.gemm(y, u, false, loraB.value(), true, loraScale, 1f);
+      ops.loraForward(y, u, x, loraA.value(), loraB.value(), loraScale);
     }
   }
 

@@ -19,6 +19,31 @@ public interface Ops {
   /** A new tensor holding {@code data} (row-major, length rows × cols). */
   Tensor upload(float[] data, int rows, int cols);
 
+  /**
+   * A base weight: read by products, the embedding lookup and the output head, written only by
+   * {@link #copy}, {@link #gemm} (adapter merges) and not by the optimizer. A backend may store it
+   * in reduced precision (CudaOps: bfloat16 for tensor-core products); this default does not.
+   */
+  default Tensor uploadWeight(float[] data, int rows, int cols) {
+    return upload(data, rows, cols);
+  }
+
+  /**
+   * Whether {@code t} is stored in reduced precision ({@link #uploadWeight}, {@link #zerosCache}).
+   */
+  default boolean reducedPrecision(Tensor t) {
+    return false;
+  }
+
+  /**
+   * Zero-filled KV-cache storage: written by {@link #scatterRows} and {@link #copy}, read by {@link
+   * #attention}. A backend may store it in reduced precision (CudaOps: bfloat16, half the bytes a
+   * decode step reads); this default does not.
+   */
+  default Tensor zerosCache(int rows, int cols) {
+    return zeros(rows, cols);
+  }
+
   /** The tensor's contents, row-major. */
   float[] download(Tensor t);
 
@@ -45,6 +70,23 @@ public interface Ops {
   /** {@code acc += scale · x} (same shape). */
   void axpy(Tensor acc, Tensor x, float scale);
 
+  /** {@code out = a + b} (same shapes; {@code out} may be {@code a}). */
+  default void add(Tensor out, Tensor a, Tensor b) {
+    if (out != a) {
+      copy(out, a);
+    }
+    axpy(out, b, 1f);
+  }
+
+  /**
+   * The adapter path of a projection: {@code u [N, r] = x [N, in] · Aᵀ} (saved for the backward
+   * pass), then {@code y [N, out] += scale · u · Bᵀ}, for {@code A [r, in]}, {@code B [out, r]}.
+   */
+  default void loraForward(Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
+    gemm(u, x, false, a, true, 1f, 0f);
+    gemm(y, u, false, b, true, scale, 1f);
+  }
+
   /** {@code x[n, :] += bias[0, :]} for every row n. */
   void addBias(Tensor x, Tensor bias);
 
@@ -62,6 +104,16 @@ public interface Ops {
    * [N, cols / width]} for the backward pass.
    */
   void rmsnorm(Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps);
+
+  /**
+   * The residual add and the following norm: {@code sum = a + b}, then {@code out = rmsnorm(sum)}
+   * over whole rows as {@link #rmsnorm} with width C. A backend may fuse them.
+   */
+  default void addRmsnorm(
+      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+    add(sum, a, b);
+    rmsnorm(out, rstd, sum, weight, sum.cols(), eps);
+  }
 
   /**
    * Backward of {@link #rmsnorm}: {@code dx} accumulates (+=), {@code dweight [1, width]}

@@ -3,6 +3,7 @@ package rl.core.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,12 +23,22 @@ import rl.core.tensor.Ops;
 
 /**
  * Conformance with Hugging Face transformers + PEFT: every {@code models/NAME/fixture.json} under
- * the fixture root is one test container named NAME, checked at the fixtures README's tolerances.
+ * the fixture root is one test container named NAME, checked at the fixtures README's tolerances. A
+ * backend that keeps base weights in bf16 (CudaOps' default precision) is held to the bf16
+ * tolerances below instead, and its greedy continuations are not compared (rounding the weights
+ * moves logits by more than the gap between near-tied tokens); float32 mode checks them exactly.
  */
 class ModelFixtureTest {
   static final double LOGPROB_TOLERANCE = 1e-4;
   static final double LOSS_RELATIVE_TOLERANCE = 1e-5;
   static final double GRADIENT_RELATIVE_TOLERANCE = 1e-3;
+
+  // bf16 weights: 8 significant bits, about 2e-3 relative per weight. On the H100 (2026-11-25,
+  // scripts/device-check.sh) the three fixtures showed logprob errors up to 0.042, loss errors up
+  // to 1.5e-2 relative and LoRA-gradient errors up to 5.2e-2; the bounds leave about 2x over that.
+  static final double BF16_LOGPROB_TOLERANCE = 0.1;
+  static final double BF16_LOSS_RELATIVE_TOLERANCE = 3e-2;
+  static final double BF16_GRADIENT_RELATIVE_TOLERANCE = 0.1;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -55,7 +66,12 @@ class ModelFixtureTest {
     return Backends.create(ModelConfig.Backend.AUTO, message -> {});
   }
 
-  record Case(Ops ops, Decoder model, JsonNode fixture, List<int[]> sequences) {}
+  record Case(Ops ops, Decoder model, JsonNode fixture, List<int[]> sequences) {
+    /** Whether the backend keeps this model's weights in reduced precision (bf16). */
+    boolean reduced() {
+      return ops.reducedPrecision(model.head().value());
+    }
+  }
 
   static Case open(Path dir, boolean adapter) throws IOException {
     Ops ops = backend();
@@ -95,7 +111,9 @@ class ModelFixtureTest {
         worst = Math.max(worst, Math.abs(logprobs[s][t] - expected.get(s).get(t).asDouble()));
       }
     }
-    assertTrue(worst <= LOGPROB_TOLERANCE, key + ": worst absolute error " + worst);
+    double tolerance = c.reduced() ? BF16_LOGPROB_TOLERANCE : LOGPROB_TOLERANCE;
+    System.out.printf("%s: worst absolute logprob error %.3e%n", key, worst);
+    assertTrue(worst <= tolerance, key + ": worst absolute error " + worst + " > " + tolerance);
   }
 
   static void baseLogprobs(Path dir) throws IOException {
@@ -133,11 +151,18 @@ class ModelFixtureTest {
       }
     }
     double expectedLoss = f.get("loss").asDouble();
+    double lossTolerance = c.reduced() ? BF16_LOSS_RELATIVE_TOLERANCE : LOSS_RELATIVE_TOLERANCE;
+    double gradientTolerance =
+        c.reduced() ? BF16_GRADIENT_RELATIVE_TOLERANCE : GRADIENT_RELATIVE_TOLERANCE;
+    System.out.printf(
+        "%s: loss relative error %.3e%n",
+        dir.getFileName(), Math.abs(loss - expectedLoss) / Math.abs(expectedLoss));
     assertEquals(
         expectedLoss,
         loss,
-        Math.abs(expectedLoss) * LOSS_RELATIVE_TOLERANCE,
-        "loss (relative tolerance " + LOSS_RELATIVE_TOLERANCE + ")");
+        Math.abs(expectedLoss) * lossTolerance,
+        "loss (relative tolerance " + lossTolerance + ")");
+    double worstGradient = 0;
 
     c.model().backwardFromLogprobs(acts, dlogprobs, 1f);
     try (SafetensorsStore expected =
@@ -155,13 +180,16 @@ class ModelFixtureTest {
             norm += Math.pow(reference[i], 2);
           }
           double relative = Math.sqrt(diff / norm);
+          worstGradient = Math.max(worstGradient, relative);
           assertTrue(
-              relative <= GRADIENT_RELATIVE_TOLERANCE,
-              p.name() + ": relative gradient error " + relative);
+              relative <= gradientTolerance,
+              p.name() + ": relative gradient error " + relative + " > " + gradientTolerance);
           checked++;
         }
       }
       assertEquals(expected.names().size(), checked, "every reference gradient was checked");
+      System.out.printf(
+          "%s: worst relative LoRA gradient error %.3e%n", dir.getFileName(), worstGradient);
     }
   }
 
@@ -180,6 +208,9 @@ class ModelFixtureTest {
   static void greedy(Path dir) throws IOException {
     for (boolean adapter : new boolean[] {false, true}) {
       Case c = open(dir, adapter);
+      assumeFalse(
+          c.reduced(),
+          "greedy continuations are compared in float32 mode (-Drl.cuda.precision=fp32)");
       JsonNode prompts = c.fixture().get("greedy_prompts");
       JsonNode expected = c.fixture().get(adapter ? "greedy_adapted" : "greedy_base");
       for (int i = 0; i < prompts.size(); i++) {
