@@ -25,7 +25,7 @@ if [ "${CHECKS:-1}" = 1 ]; then
   # (the fixtures' own tolerances, greedy exact) and in bf16 mode (the bf16 tolerances).
   for precision in fp32 bf16; do
     classes="--select-class rl.core.model.ModelFixtureTest"
-    [ $precision = fp32 ] && classes="--select-class rl.cuda.CudaOpsConformanceTest $classes"
+    [ $precision = fp32 ] && classes="--select-class rl.cuda.CudaOpsConformanceTest --select-class rl.cuda.StepGraphsTest $classes"
     "$JAVA" $FLAGS -Drl.backend=cuda -Drl.cuda.precision=$precision \
       -Drl.cuda.reference="$D/ops-reference.bin" -Drl.fixtures=core/src/test/resources/fixtures \
       -jar "$D"/test/junit-platform-console-standalone-*.jar execute \

@@ -9,8 +9,7 @@ import org.bytedeco.javacpp.Loader;
 
 /**
  * One CUDA device: its primary context, made current on whichever thread calls {@link #bind()}, and
- * error checking for the runtime and driver APIs. Everything runs on the legacy default stream, so
- * a synchronous copy orders itself after the kernels before it.
+ * error checking for the runtime and driver APIs.
  */
 public final class Cuda {
   private final int device;

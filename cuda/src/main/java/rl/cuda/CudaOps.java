@@ -5,6 +5,7 @@ import static org.bytedeco.cuda.global.cudart.*;
 
 import java.nio.file.Path;
 import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -26,9 +27,11 @@ import rl.core.tensor.Tensor;
  * operand rounded to bf16 on the way in, as a bf16 PyTorch model does. In {@code fp32} everything
  * is float32 and agrees with Nd4jOps to float32 rounding.
  *
- * <p>Calls are serialised (one model's compute thread at a time); everything runs on the default
- * stream, so host reads ({@link #download}, {@link #targetLogprobs}) wait for the kernels before
- * them.
+ * <p>Calls are serialised (one model's compute thread at a time). Kernels and products run on one
+ * stream of this object's, which the legacy default stream of the host copies waits for, so host
+ * reads ({@link #download}, {@link #targetLogprobs}) see the kernels before them. {@link
+ * #replayable} steps become CUDA graphs ({@link StepGraphs}; {@code -Drl.cuda.graphs=false} turns
+ * that off).
  */
 public final class CudaOps implements Ops {
   private static final int BLOCK = 256;
@@ -43,6 +46,14 @@ public final class CudaOps implements Ops {
   private final FloatPointer betaHost = new FloatPointer(1);
   private final String math;
   private final boolean bf16;
+  private final CUstream_st stream = new CUstream_st();
+  private final StepGraphs graphs;
+  private final boolean graphsOn;
+
+  /** cuBLAS's workspace, fixed so that products can be captured into graphs. */
+  private final CudaTensor.Allocation blasWorkspace;
+
+  static final long BLAS_WORKSPACE_BYTES = 32L << 20;
 
   /** Reusable device scratch: one double (sums of squares). */
   private CudaTensor.Allocation doubleScratch;
@@ -83,6 +94,33 @@ public final class CudaOps implements Ops {
                   "rl.cuda.math: '" + math + "' is unknown, expected fp32 or tf32");
         };
     checkBlas(cublasSetMathMode(blas, mode), "cublasSetMathMode");
+    Cuda.check(cudaStreamCreate(stream), "cudaStreamCreate");
+    checkBlas(cublasSetStream_v2(blas, stream), "cublasSetStream");
+    blasWorkspace = CudaTensor.Allocation.allocate(cuda, BLAS_WORKSPACE_BYTES);
+    checkBlas(
+        cublasSetWorkspace_v2(blas, CudaTensor.at(blasWorkspace.address), BLAS_WORKSPACE_BYTES),
+        "cublasSetWorkspace");
+    graphs = new StepGraphs(cuda, stream);
+    kernels.use(stream, graphs);
+    graphsOn = !"false".equals(System.getProperty("rl.cuda.graphs", "true"));
+  }
+
+  @Override
+  public synchronized void replayable(Object key, Runnable step) {
+    if (graphsOn) {
+      graphs.run(key, step);
+    } else {
+      step.run();
+    }
+  }
+
+  StepGraphs stepGraphs() {
+    return graphs;
+  }
+
+  /** How many steps were captured as CUDA graphs, replayed, or run eagerly instead. */
+  public synchronized String graphStats() {
+    return graphsOn ? graphs.stats() : "CUDA graphs off";
   }
 
   /**
@@ -137,6 +175,12 @@ public final class CudaOps implements Ops {
   }
 
   /** A float32 tensor; a bf16 one is refused with its shape, for ops that have no bf16 form. */
+  // First words of the graph signatures of the calls that are not kernels of kernels.cu.
+  private static final long COPY_TAG = 1;
+
+  private static final long SGEMM_TAG = 2;
+  private static final long GEMM_BF16_TAG = 3;
+
   private static CudaTensor t(Tensor tensor) {
     CudaTensor x = (CudaTensor) tensor;
     if (x.bf16) {
@@ -163,6 +207,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized Tensor zeros(int rows, int cols) {
+    graphs.requireEager("zeros");
     long bytes = 4L * rows * cols;
     CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols);
     Cuda.check(cudaMemset(CudaTensor.at(t.address()), 0, bytes), "cudaMemset");
@@ -171,6 +216,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized Tensor upload(float[] data, int rows, int cols) {
+    graphs.requireEager("upload");
     if (data.length != (long) rows * cols) {
       throw new IllegalArgumentException(
           data.length + " values for a [" + rows + ", " + cols + "] tensor");
@@ -187,6 +233,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized Tensor uploadWeight(float[] data, int rows, int cols) {
+    graphs.requireEager("uploadWeight");
     if (!bf16) {
       return upload(data, rows, cols);
     }
@@ -210,6 +257,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized Tensor zerosCache(int rows, int cols) {
+    graphs.requireEager("zerosCache");
     if (!bf16) {
       return zeros(rows, cols);
     }
@@ -240,6 +288,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized float[] download(Tensor tensor) {
+    graphs.requireEager("download");
     CudaTensor x = any(tensor);
     float[] out = new float[Math.toIntExact(x.size())];
     if (out.length == 0) {
@@ -316,13 +365,18 @@ public final class CudaOps implements Ops {
       return;
     }
     cuda.bind();
+    long bytes = (long) from.elementBytes() * n;
+    if (!graphs.admit(COPY_TAG, to.address(), from.address(), bytes)) {
+      return;
+    }
     Cuda.check(
-        cudaMemcpy(
+        cudaMemcpyAsync(
             CudaTensor.at(to.address()),
             CudaTensor.at(from.address()),
-            (long) from.elementBytes() * n,
-            cudaMemcpyDeviceToDevice),
-        "cudaMemcpy device to device");
+            bytes,
+            cudaMemcpyDeviceToDevice,
+            stream),
+        "cudaMemcpyAsync device to device");
   }
 
   @Override
@@ -365,6 +419,9 @@ public final class CudaOps implements Ops {
    * for the GPU to drain, so one per layer would keep host and GPU from overlapping.
    */
   private long ints(int[] values) {
+    if (graphs.mode() != StepGraphs.Mode.EAGER) {
+      return graphs.ints(values);
+    }
     uploadClock++;
     IntUpload oldest = intUploads[0];
     for (IntUpload u : intUploads) {
@@ -430,6 +487,20 @@ public final class CudaOps implements Ops {
       gemmBf16(out, a, transA, b, transB, m, n, k);
       return;
     }
+    if (!graphs.admit(
+        SGEMM_TAG,
+        transA ? 1 : 0,
+        transB ? 1 : 0,
+        m,
+        n,
+        k,
+        Float.floatToRawIntBits(alpha),
+        Float.floatToRawIntBits(beta),
+        t(a).address(),
+        t(b).address(),
+        t(out).address())) {
+      return;
+    }
     // Row-major out = op(a)·op(b) is column-major outᵀ = op(b)ᵀ·op(a)ᵀ: swap the operands.
     checkBlas(
         cublasSgemm_v2(
@@ -484,6 +555,21 @@ public final class CudaOps implements Ops {
     long aBits = asBf16(a, 0);
     long bBits = asBf16(b, 1);
     CudaTensor c = any(out);
+    if (!graphs.admit(
+        GEMM_BF16_TAG,
+        transA ? 1 : 0,
+        transB ? 1 : 0,
+        m,
+        n,
+        k,
+        Float.floatToRawIntBits(alphaHost.get(0)),
+        Float.floatToRawIntBits(betaHost.get(0)),
+        aBits,
+        bBits,
+        c.address(),
+        c.bf16 ? 1 : 0)) {
+      return;
+    }
     checkBlas(
         cublasGemmEx(
             blas,
@@ -647,6 +733,7 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized double sumOfSquares(Tensor tensor) {
+    graphs.requireEager("sumOfSquares");
     long n = tensor.size();
     if (n == 0) {
       return 0;
@@ -997,6 +1084,7 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void targetLogprobs(
       float[] out, Tensor hidden, Tensor head, int[] targets, float temperature) {
+    graphs.requireEager("targetLogprobs");
     int vocab = head.rows();
     int rows = hidden.rows();
     if (rows == 0) {
@@ -1040,6 +1128,7 @@ public final class CudaOps implements Ops {
       Tensor head,
       int[] targets,
       float temperature) {
+    graphs.requireEager("targetLogprobsBackward");
     int vocab = head.rows();
     int rows = hidden.rows();
     if (rows == 0) {
@@ -1091,6 +1180,7 @@ public final class CudaOps implements Ops {
       double[] uniform,
       int[] tokens,
       double[] logprobs) {
+    graphs.requireEager("sampleTokens");
     int rows = logits.rows();
     if (rows == 0) {
       return;

@@ -18,6 +18,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -39,6 +40,9 @@ final class Kernels {
   private final Map<String, CUfunc_st> functions = new HashMap<>();
   private final Map<String, Integer> sharedLimit = new HashMap<>();
   private final LongPointer argValues = new LongPointer(MAX_ARGS);
+  private final long[] argBits = new long[MAX_ARGS];
+  private CUstream_st stream;
+  private StepGraphs graphs;
   private final PointerPointer<?> argPointers = new PointerPointer<>(MAX_ARGS);
   private final String compileLog;
 
@@ -74,6 +78,12 @@ final class Kernels {
     for (int i = 0; i < MAX_ARGS; i++) {
       argPointers.put(i, CudaTensor.at(argValues.address() + 8L * i));
     }
+  }
+
+  /** Launches go to {@code stream}, through {@code graphs} (capture and replay). */
+  void use(CUstream_st stream, StepGraphs graphs) {
+    this.stream = stream;
+    this.graphs = graphs;
   }
 
   /** What happened when the module was made: compiled (with NVRTC's log) or read from cache. */
@@ -229,7 +239,7 @@ final class Kernels {
       if (count == MAX_ARGS) {
         throw new IllegalStateException("more than " + MAX_ARGS + " kernel arguments");
       }
-      argValues.put(count++, bits);
+      argBits[count++] = bits;
       return this;
     }
   }
@@ -238,10 +248,24 @@ final class Kernels {
     return new Args();
   }
 
-  /** Launches {@code name} on the default stream and checks the launch. */
+  /** Launches {@code name} on the ops' stream (or records or replays it) and checks the launch. */
   void launch(String name, int gridX, int gridY, int gridZ, int block, int sharedBytes, Args args) {
     cuda.bind();
     CUfunc_st f = function(name);
+    if (graphs != null && graphs.mode() != StepGraphs.Mode.EAGER) {
+      long[] signature = new long[6 + args.count];
+      signature[0] = f.address();
+      signature[1] = gridX;
+      signature[2] = gridY;
+      signature[3] = gridZ;
+      signature[4] = block;
+      signature[5] = sharedBytes;
+      System.arraycopy(argBits, 0, signature, 6, args.count);
+      if (!graphs.admit(signature)) {
+        return;
+      }
+    }
+    argValues.put(argBits, 0, args.count);
     if (sharedBytes > 48 * 1024) {
       Integer current = sharedLimit.get(name);
       if (current == null || current < sharedBytes) {
@@ -270,7 +294,7 @@ final class Kernels {
             1,
             1,
             sharedBytes,
-            null,
+            stream,
             argPointers,
             (PointerPointer) null),
         "cuLaunchKernel(" + name + ")");

@@ -314,6 +314,9 @@ public final class GenerationEngine {
 
   // ---- decoding: one token for every live sequence ----
 
+  /** The key of a decode step's recording: steps over as many sequences repeat the same calls. */
+  private record DecodeStep(int sequences) {}
+
   private int decode() {
     if (live.isEmpty()) {
       return 0;
@@ -328,9 +331,15 @@ public final class GenerationEngine {
       past[i] = s.cached;
     }
     SequenceBatch batch = SequenceBatch.withCache(next, slots, past, cache);
-    Tensor hidden = model.forward(acts, batch, cache);
     Tensor rows = ops.rows(logits, 0, live.size());
-    ops.logits(rows, hidden, model.head().value(), 1f);
+    // The same calls on the same buffers every step of a batch size: a GPU backend replays them
+    // as one CUDA graph.
+    ops.replayable(
+        new DecodeStep(live.size()),
+        () -> {
+          Tensor hidden = model.forward(acts, batch, cache);
+          ops.logits(rows, hidden, model.head().value(), 1f);
+        });
     int vocab = model.config().vocabSize();
     List<Sequence> stepping = new ArrayList<>(live);
     int n = stepping.size();

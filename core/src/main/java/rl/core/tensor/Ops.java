@@ -229,6 +229,18 @@ public interface Ops {
     }
   }
 
+  // ---- repeated steps ----
+
+  /**
+   * Runs {@code step}: a sequence of ops that, for a given {@code key}, makes the same calls on the
+   * same tensors each time, only host int arrays (ids, positions, layouts) changing; it reads
+   * nothing back to the host. A GPU backend may record it once and replay the recording (CUDA
+   * graphs), checking on every replay that the calls still match; this default just runs it.
+   */
+  default void replayable(Object key, Runnable step) {
+    step.run();
+  }
+
   // ---- optimizer ----
 
   /**
