@@ -615,6 +615,9 @@ public final class CudaOps implements Ops {
   /** The largest LoRA rank the fused adapter kernel takes (its shared buffer). */
   static final int LORA_MAX_RANK = 64;
 
+  /** Rows per block of the fused adapter kernel, a warp each (kernels.cu's LORA_ROWS). */
+  static final int LORA_ROWS = 8;
+
   @Override
   public synchronized void loraForward(
       Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
@@ -632,10 +635,10 @@ public final class CudaOps implements Ops {
     }
     kernels.launch(
         "lora_forward",
-        x.rows(),
+        (x.rows() + LORA_ROWS - 1) / LORA_ROWS,
         1,
         1,
-        BLOCK,
+        32 * LORA_ROWS,
         0,
         kernels
             .args()
@@ -644,6 +647,7 @@ public final class CudaOps implements Ops {
             .ptr(t(x))
             .ptr(t(a))
             .ptr(t(b))
+            .i32(x.rows())
             .i32(x.cols())
             .i32(y.cols())
             .i32(rank)
@@ -998,7 +1002,7 @@ public final class CudaOps implements Ops {
         numKvHeads * chunks,
         batch.sequences(),
         ATTENTION_WARPS * 32,
-        4 * ATTENTION_WARPS * headsPerBlock * headSize,
+        4 * (ATTENTION_WARPS + 1) * headsPerBlock * headSize,
         kernels
             .args()
             .ptr(t(out))

@@ -11,6 +11,8 @@
 struct rl_dim3 { unsigned x, y, z; };
 extern rl_dim3 threadIdx, blockIdx, blockDim, gridDim;
 inline void __syncthreads() {}
+inline void __syncwarp() {}
+template <class T> T __shfl_sync(unsigned, T v, int) { return v; }
 template <class T> T __shfl_xor_sync(unsigned, T v, int) { return v; }
 inline float atomicAdd(float* a, float v) { float o = *a; *a += v; return o; }
 inline double atomicAdd(double* a, double v) { double o = *a; *a += v; return o; }
