@@ -615,8 +615,10 @@ public final class CudaOps implements Ops {
   /** The largest LoRA rank the fused adapter kernel takes (its shared buffer). */
   static final int LORA_MAX_RANK = 64;
 
-  /** Rows per block of the fused adapter kernel, a warp each (kernels.cu's LORA_ROWS). */
-  static final int LORA_ROWS = 8;
+  /** Threads per block and outputs per block of the fused adapter kernel (kernels.cu's). */
+  static final int LORA_THREADS = 128;
+
+  static final int LORA_COLUMNS = 512;
 
   @Override
   public synchronized void loraForward(
@@ -635,10 +637,10 @@ public final class CudaOps implements Ops {
     }
     kernels.launch(
         "lora_forward",
-        (x.rows() + LORA_ROWS - 1) / LORA_ROWS,
+        x.rows(),
+        (y.cols() + LORA_COLUMNS - 1) / LORA_COLUMNS,
         1,
-        1,
-        32 * LORA_ROWS,
+        LORA_THREADS,
         0,
         kernels
             .args()
@@ -647,7 +649,6 @@ public final class CudaOps implements Ops {
             .ptr(t(x))
             .ptr(t(a))
             .ptr(t(b))
-            .i32(x.rows())
             .i32(x.cols())
             .i32(y.cols())
             .i32(rank)
@@ -1002,7 +1003,7 @@ public final class CudaOps implements Ops {
         numKvHeads * chunks,
         batch.sequences(),
         ATTENTION_WARPS * 32,
-        4 * (ATTENTION_WARPS + 1) * headsPerBlock * headSize,
+        4 * ATTENTION_WARPS * headsPerBlock * headSize,
         kernels
             .args()
             .ptr(t(out))

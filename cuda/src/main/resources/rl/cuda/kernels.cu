@@ -273,44 +273,50 @@ extern "C" __global__ void scatter_rows_bf16(bf16* dst, const int* rows, const f
 }
 
 // y [N, out] += scale · u · Bᵀ with u [N, r] = x [N, in] · Aᵀ saved for the backward pass;
-// A [r, in], B [out, r] (fp32 LoRA tensors). One warp per row (LORA_ROWS rows per block): the r
-// dot products by warp reductions, then the row's update. Replaces two rank-r cuBLAS calls.
+// A [r, in], B [out, r] (fp32 LoRA tensors). Block (row n, chunk of LORA_COLUMNS outputs) of
+// LORA_THREADS threads: each block forms the row's r dot products (warp sums, then across warps;
+// cheap next to the update, so chunks repeat them), the first chunk stores u, then the block
+// updates its chunk of y. Replaces two rank-r cuBLAS calls per projection.
 #define LORA_MAX_RANK 64
-#define LORA_ROWS 8
+#define LORA_THREADS 128
+#define LORA_COLUMNS 512
 extern "C" __global__ void lora_forward(float* y, float* u, const float* x, const float* a,
-                                        const float* b, int rows, int in, int out, int rank,
-                                        float scale) {
-  __shared__ float ur[LORA_ROWS][LORA_MAX_RANK];
+                                        const float* b, int in, int out, int rank, float scale) {
+  __shared__ float partial[LORA_THREADS / 32][LORA_MAX_RANK];
+  __shared__ float ur[LORA_MAX_RANK];
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  i64 n = (i64) blockIdx.x * LORA_ROWS + warp;
-  if (n >= rows) return;
+  i64 n = blockIdx.x;
   const float* xr = x + n * in;
   for (int r = 0; r < rank; r++) {
     float s = 0;
-    for (int i = lane; i < in; i += 32) s += xr[i] * a[(i64) r * in + i];
+    for (int i = threadIdx.x; i < in; i += LORA_THREADS) s += xr[i] * a[(i64) r * in + i];
     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-    if (lane == 0) {
-      ur[warp][r] = s;
-      u[n * rank + r] = s;
-    }
+    if (lane == 0) partial[warp][r] = s;
   }
-  __syncwarp();
-  float* yr = y + n * out;
-  for (int o = lane; o < out; o += 32) {
+  __syncthreads();
+  if (threadIdx.x < rank) {
     float s = 0;
-    for (int r = 0; r < rank; r++) s += ur[warp][r] * b[(i64) o * rank + r];
+    for (int w = 0; w < LORA_THREADS / 32; w++) s += partial[w][threadIdx.x];
+    ur[threadIdx.x] = s;
+    if (blockIdx.y == 0) u[n * rank + threadIdx.x] = s;
+  }
+  __syncthreads();
+  float* yr = y + n * out;
+  int end = min(out, (int) (blockIdx.y + 1) * LORA_COLUMNS);
+  for (int o = blockIdx.y * LORA_COLUMNS + threadIdx.x; o < end; o += LORA_THREADS) {
+    float s = 0;
+    for (int r = 0; r < rank; r++) s += ur[r] * b[(i64) o * rank + r];
     yr[o] += scale * s;
   }
 }
 
 // Causal grouped-query attention over a ragged batch, for prefill and decode alike (flash-decoding
 // style: online softmax, no score buffer). Block (query t, key/value head kh and a chunk of its
-// query heads, sequence s) of ATT_WARPS warps; warp w takes the keys in chunks of 32, w-th chunk
-// first, one key per lane: a lane scores its key against all H query heads (q in shared memory,
-// read as broadcasts), the warp updates a running max and sum per head, then walks the chunk's
-// values with lanes over head dims (lane + 32 i, i < D) to accumulate the outputs. The warps'
-// partial results are merged at the end. seq = {queryStart, queryCount, keyStart, keyCount}, S ints
-// each. Dynamic shared memory: (ATT_WARPS + 1) · headsPerBlock · headSize floats.
+// query heads, sequence s) of ATT_WARPS warps; warp w takes keys w, w + ATT_WARPS, ... and keeps a
+// running max, sum and output per query head; the warps' partial results are merged at the end.
+// A lane holds head dims lane + 32 i (i < D), so a key or value row is read coalesced once per
+// warp and serves all H query heads of the chunk. seq = {queryStart, queryCount, keyStart,
+// keyCount}, S ints each. Dynamic shared memory: ATT_WARPS · headsPerBlock · headSize floats.
 #define ATT_WARPS 8
 #define ATT_MAX_HEADS 8
 
@@ -333,68 +339,43 @@ __device__ void attention_rows(float* out, float* lse, const float* q, const KV*
   int heads = min(headsPerBlock, kh * group + group - h0);
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
-  float* qs = part + ATT_WARPS * headsPerBlock * headSize;  // [heads, headSize], scaled
-  const float* qrow = q + (i64) (q0 + t) * qCols + (i64) h0 * headSize;
-  for (int e = threadIdx.x; e < heads * headSize; e += blockDim.x) qs[e] = qrow[e] * scale;
-  __syncthreads();
-  float acc[H][D], m[H], l[H];
+  const float* qrow = q + (i64) (q0 + t) * qCols;
+  float qr[H][D], acc[H][D], m[H], l[H];
 #pragma unroll
   for (int g = 0; g < H; g++) {
     m[g] = -1.0f / 0.0f;
     l[g] = 0;
 #pragma unroll
-    for (int i = 0; i < D; i++) acc[g][i] = 0;
+    for (int i = 0; i < D; i++) {
+      int c = lane + 32 * i;
+      qr[g][i] = g < heads && c < headSize ? qrow[(i64) (h0 + g) * headSize + c] * scale : 0.0f;
+      acc[g][i] = 0;
+    }
   }
-  for (int base = warp * 32; base < visible; base += ATT_WARPS * 32) {
-    int j = base + lane;
-    bool valid = j < visible;
-    float sc[H];
+  for (int j = warp; j < visible; j += ATT_WARPS) {
+    const KV* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
+    const KV* vr = v + (i64) (k0 + j) * kCols + (i64) kh * headSize;
+    float kv[D], vv[D];
 #pragma unroll
-    for (int g = 0; g < H; g++) sc[g] = 0;
-    if (valid) {
-      const KV* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
-      for (int c = 0; c < headSize; c++) {
-        float kc = load_f(kr + c);
-#pragma unroll
-        for (int g = 0; g < H; g++) {
-          if (g < heads) sc[g] += qs[g * headSize + c] * kc;
-        }
-      }
+    for (int i = 0; i < D; i++) {
+      int c = lane + 32 * i;
+      kv[i] = c < headSize ? load_f(kr + c) : 0.0f;
+      vv[i] = c < headSize ? load_f(vr + c) : 0.0f;
     }
 #pragma unroll
     for (int g = 0; g < H; g++) {
       if (g < heads) {
-        float x = valid ? sc[g] : -1.0f / 0.0f;
-        float top = x;
-        for (int o = 16; o > 0; o >>= 1) top = fmax(top, __shfl_xor_sync(0xffffffff, top, o));
-        float mNew = fmax(m[g], top);
+        float dot = 0;
+#pragma unroll
+        for (int i = 0; i < D; i++) dot += qr[g][i] * kv[i];
+        for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffff, dot, o);
+        float mNew = fmax(m[g], dot);
         float keep = expf(m[g] - mNew);
-        float p = valid ? expf(x - mNew) : 0.0f;
-        float sum = p;
-        for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffff, sum, o);
-        l[g] = l[g] * keep + sum;
+        float p = expf(dot - mNew);
+        l[g] = l[g] * keep + p;
 #pragma unroll
-        for (int i = 0; i < D; i++) acc[g][i] *= keep;
+        for (int i = 0; i < D; i++) acc[g][i] = acc[g][i] * keep + p * vv[i];
         m[g] = mNew;
-        sc[g] = p;
-      }
-    }
-    int count = min(32, visible - base);
-    for (int jj = 0; jj < count; jj++) {
-      const KV* vr = v + (i64) (k0 + base + jj) * kCols + (i64) kh * headSize;
-      float vv[D];
-#pragma unroll
-      for (int i = 0; i < D; i++) {
-        int c = lane + 32 * i;
-        vv[i] = c < headSize ? load_f(vr + c) : 0.0f;
-      }
-#pragma unroll
-      for (int g = 0; g < H; g++) {
-        if (g < heads) {
-          float pj = __shfl_sync(0xffffffff, sc[g], jj);
-#pragma unroll
-          for (int i = 0; i < D; i++) acc[g][i] += pj * vv[i];
-        }
       }
     }
   }
