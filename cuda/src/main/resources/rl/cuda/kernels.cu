@@ -312,7 +312,8 @@ extern "C" __global__ void lora_forward(float* y, float* u, const float* x, cons
 
 // Causal grouped-query attention over a ragged batch, for prefill and decode alike (flash-decoding
 // style: online softmax, no score buffer). Block (query t, key/value head kh and a chunk of its
-// query heads, sequence s) of ATT_WARPS warps; warp w takes keys w, w + ATT_WARPS, ... and keeps a
+// query heads, sequence s) of ATT_WARPS warps; warp w takes keys w, w + ATT_WARPS, ... (two at a
+// time) and keeps a
 // running max, sum and output per query head; the warps' partial results are merged at the end.
 // A lane holds head dims lane + 32 i (i < D), so a key or value row is read coalesced once per
 // warp and serves all H query heads of the chunk. seq = {queryStart, queryCount, keyStart,
@@ -352,29 +353,44 @@ __device__ void attention_rows(float* out, float* lse, const float* q, const KV*
       acc[g][i] = 0;
     }
   }
-  for (int j = warp; j < visible; j += ATT_WARPS) {
+  // Two keys per iteration (j and j + ATT_WARPS): their loads and warp sums overlap, and one
+  // rescale of the running sums serves both.
+  for (int j = warp; j < visible; j += 2 * ATT_WARPS) {
+    int j2 = j + ATT_WARPS;
+    bool second = j2 < visible;
     const KV* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
     const KV* vr = v + (i64) (k0 + j) * kCols + (i64) kh * headSize;
-    float kv[D], vv[D];
+    const KV* kr2 = k + (i64) (k0 + (second ? j2 : j)) * kCols + (i64) kh * headSize;
+    const KV* vr2 = v + (i64) (k0 + (second ? j2 : j)) * kCols + (i64) kh * headSize;
+    float kv[D], vv[D], kv2[D], vv2[D];
 #pragma unroll
     for (int i = 0; i < D; i++) {
       int c = lane + 32 * i;
       kv[i] = c < headSize ? load_f(kr + c) : 0.0f;
       vv[i] = c < headSize ? load_f(vr + c) : 0.0f;
+      kv2[i] = c < headSize ? load_f(kr2 + c) : 0.0f;
+      vv2[i] = c < headSize ? load_f(vr2 + c) : 0.0f;
     }
 #pragma unroll
     for (int g = 0; g < H; g++) {
       if (g < heads) {
-        float dot = 0;
+        float dot = 0, dot2 = 0;
 #pragma unroll
-        for (int i = 0; i < D; i++) dot += qr[g][i] * kv[i];
-        for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffff, dot, o);
-        float mNew = fmax(m[g], dot);
+        for (int i = 0; i < D; i++) {
+          dot += qr[g][i] * kv[i];
+          dot2 += qr[g][i] * kv2[i];
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+          dot += __shfl_xor_sync(0xffffffff, dot, o);
+          dot2 += __shfl_xor_sync(0xffffffff, dot2, o);
+        }
+        float mNew = fmax(m[g], second ? fmax(dot, dot2) : dot);
         float keep = expf(m[g] - mNew);
         float p = expf(dot - mNew);
-        l[g] = l[g] * keep + p;
+        float p2 = second ? expf(dot2 - mNew) : 0.0f;
+        l[g] = l[g] * keep + p + p2;
 #pragma unroll
-        for (int i = 0; i < D; i++) acc[g][i] = acc[g][i] * keep + p * vv[i];
+        for (int i = 0; i < D; i++) acc[g][i] = acc[g][i] * keep + p * vv[i] + p2 * vv2[i];
         m[g] = mNew;
       }
     }
