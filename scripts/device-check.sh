@@ -4,6 +4,7 @@
 #   1. the GPU checks: CudaOps against ND4J's outputs for every op, and the model fixtures
 #      (logprobs, loss and LoRA gradients, greedy continuations) on CudaOps;
 #   2. the generation and learner benchmarks on the GPU, when asked: BENCH=1 (CHECKS=0 skips 1;
+#      RLSTEP=1 times whole RL steps by phase;
 #      JAVA_OPTS=-Drl.cuda.math=tf32 runs them with tensor-core float32 products).
 # Writes logs under $OUT when set (the device tool brings them back).
 set -u
@@ -42,6 +43,13 @@ if [ "${BENCH:-0}" = 1 ]; then
       ${CONCURRENCY:-64 256} 2>&1 | tee -a "$LOGS/bench.log"
     "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.learner.LearnerBenchmark "$shape" 16 512 8192 3 \
       2>&1 | tee -a "$LOGS/bench.log"
+  done
+fi
+if [ "${RLSTEP:-0}" = 1 ]; then
+  # Whole RL steps (sample, score, learn, sync) on the GPU: 32 prompts x G=8, 128 + 256 tokens.
+  for shape in ${SHAPES:-qwen2.5-0.5b}; do
+    "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.bench.RlStepBenchmark "$shape" 32 8 128 256 8192 4 \
+      2>&1 | tee -a "$LOGS/rlstep.log"
   done
 fi
 exit $status

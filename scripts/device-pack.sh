@@ -1,7 +1,7 @@
 #!/bin/sh
 # Packs what a GPU machine without Java needs to run the CUDA checks and benchmarks into .device/
 # (ignored by git; the device tool carries it): a jlink'd Java 25 runtime as one .tar.xz, the jars
-# of rl-core, rl-cuda, rl-sampler and rl-learner with the few libraries they use there (no ND4J,
+# of rl-core, rl-cuda, rl-sampler, rl-learner and rl-app with the few libraries they use there (no ND4J,
 # no tokenizers), the test classes with the JUnit console, and the ND4J reference outputs the GPU
 # is compared against. Prints the sizes; the working tree plus .device must stay under 64 MiB.
 #   scripts/device-pack.sh            then on the device: sh scripts/device-check.sh
@@ -19,7 +19,7 @@ export JAVA_HOME
 
 rm -rf "$OUT" && mkdir -p "$OUT/lib" "$OUT/test"
 MVN="./mvnw --batch-mode --no-transfer-progress -q"
-$MVN -pl cuda,sampler,learner -am package -DskipTests
+$MVN -pl cuda,sampler,learner,app -am package -DskipTests
 # The ND4J outputs the GPU must reproduce (OpsCasesTest writes them).
 $MVN -pl cuda -am test -Dtest=OpsCasesTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Drl.cuda.writeReference="$ROOT/$OUT/ops-reference.bin" >/dev/null
@@ -33,6 +33,8 @@ $MVN -pl cuda dependency:copy -DoutputDirectory="$ROOT/$OUT/testdeps" \
 mv "$OUT"/deps/*.jar "$OUT/lib/" && rmdir "$OUT/deps"
 cp core/target/rl-core-*.jar cuda/target/rl-cuda-*.jar sampler/target/rl-sampler-*.jar \
   learner/target/rl-learner-*.jar "$OUT/lib/"
+# The app jar for rl.bench.RlStepBenchmark, which needs none of its Vert.x or CLI libraries.
+cp app/target/rl.jar "$OUT/lib/rl-app.jar"
 rm -f "$OUT"/lib/*-tests.jar
 "$JAVA_HOME/bin/jar" --create --file "$OUT/test/core-tests.jar" -C core/target/test-classes rl
 "$JAVA_HOME/bin/jar" --create --file "$OUT/test/cuda-tests.jar" -C cuda/target/test-classes rl
