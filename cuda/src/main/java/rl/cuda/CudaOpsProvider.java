@@ -42,6 +42,13 @@ public final class CudaOpsProvider implements OpsProvider {
 
   @Override
   public String device() {
-    return cuda == null ? "no device" : cuda + ", " + CudaOps.configuredMath() + " matrix products";
+    return cuda == null
+        ? "no device"
+        : cuda
+            + ", "
+            + CudaOps.configuredPrecision()
+            + " weights and KV caches, "
+            + CudaOps.configuredMath()
+            + " float32 products";
   }
 }
