@@ -1048,19 +1048,32 @@ public final class CudaOps implements Ops {
     if (batch.sequences() == 0 || maxQueries == 0) {
       return;
     }
+    if (headSize > 256) {
+      throw new IllegalArgumentException(
+          "attention supports head sizes up to 256, not " + headSize);
+    }
     long seq = layout(batch);
+    int dims = headSize <= 32 ? 1 : headSize <= 64 ? 2 : headSize <= 128 ? 4 : 8;
+    int headsPerBlock = Math.min(numHeads / numKvHeads, dims >= 4 ? 4 : 8);
+    int chunks = (numHeads / numKvHeads + headsPerBlock - 1) / headsPerBlock;
+    int level = Integer.numberOfTrailingZeros(dims);
+    float scale = (float) (1.0 / Math.sqrt(headSize));
+    // D = rowsum(dO ∘ O) per query row and head, written by pass 1 for pass 2.
+    long deltaBytes = 4L * q.rows() * numHeads;
+    if (attentionDelta == null || attentionDelta.bytes < deltaBytes) {
+      attentionDelta = CudaTensor.Allocation.allocate(cuda, Math.max(deltaBytes, 1 << 16));
+    }
     kernels.launch(
-        "attention_backward",
+        BACKWARD_KERNELS[0][level],
         maxQueries,
-        numHeads,
+        numKvHeads * chunks,
         batch.sequences(),
-        BLOCK,
-        8 * Math.max(1, batch.maxKeys()),
+        ATTENTION_WARPS * 32,
+        4 * ATTENTION_WARPS * headsPerBlock * headSize,
         kernels
             .args()
             .ptr(t(dq))
-            .ptr(t(dk))
-            .ptr(t(dv))
+            .ptr(attentionDelta.address)
             .ptr(t(dout))
             .ptr(t(out))
             .ptr(t(lse))
@@ -1072,8 +1085,51 @@ public final class CudaOps implements Ops {
             .i32(numHeads)
             .i32(numKvHeads)
             .i32(headSize)
-            .f32((float) (1.0 / Math.sqrt(headSize))));
+            .i32(headsPerBlock)
+            .f32(scale));
+    kernels.launch(
+        BACKWARD_KERNELS[1][level],
+        Math.max(1, batch.maxKeys()),
+        numKvHeads,
+        batch.sequences(),
+        ATTENTION_WARPS * 32,
+        4 * 2 * ATTENTION_WARPS * headSize,
+        kernels
+            .args()
+            .ptr(t(dk))
+            .ptr(t(dv))
+            .ptr(attentionDelta.address)
+            .ptr(t(dout))
+            .ptr(t(lse))
+            .ptr(t(q))
+            .ptr(t(k))
+            .ptr(t(v))
+            .ptr(seq)
+            .i32(batch.sequences())
+            .i32(numHeads)
+            .i32(numKvHeads)
+            .i32(headSize)
+            .f32(scale));
   }
+
+  /** Scratch for the attention backward's per-row D = rowsum(dO ∘ O). */
+  private CudaTensor.Allocation attentionDelta;
+
+  /** The backward instantiations: [pass 1 (dq), pass 2 (dk, dv)][log2 of dims per lane]. */
+  private static final String[][] BACKWARD_KERNELS = {
+    {
+      "attention_backward_q_d1",
+      "attention_backward_q_d2",
+      "attention_backward_q_d4",
+      "attention_backward_q_d8"
+    },
+    {
+      "attention_backward_kv_d1",
+      "attention_backward_kv_d2",
+      "attention_backward_kv_d4",
+      "attention_backward_kv_d8"
+    }
+  };
 
   // ---- output head ----
 

@@ -443,56 +443,196 @@ extern "C" __global__ void attention_bf16_d2(ATTENTION_ARGS(bf16)) { attention_r
 extern "C" __global__ void attention_bf16_d4(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 4, 4>(ATTENTION_CALL); }
 extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 8, 4>(ATTENTION_CALL); }
 
-// Backward of attention for block (query t, head h, sequence s): recomputes P from lse;
-// dS = P ∘ (dP − D) with dP = dO · vᵀ and D = dO · O; dq += scale · dS · k (this block's row only),
-// dk += scale · dSᵀ · q and dv += Pᵀ · dO through atomics (keys are shared by queries and heads).
-// Dynamic shared memory: 2 · maxKeys floats (P, dS).
-extern "C" __global__ void attention_backward(float* dq, float* dk, float* dv, const float* dout,
-                                              const float* out, const float* lse, const float* q,
-                                              const float* k, const float* v, const int* seq,
-                                              int sequences, int numHeads, int numKvHeads,
-                                              int headSize, float scale) {
-  extern __shared__ float shared[];
-  __shared__ double scratch[32];
-  int s = blockIdx.z, h = blockIdx.y, t = blockIdx.x;
+// Backward of attention in two passes that need no atomics, recomputing the probabilities from
+// the saved log-sum-exps: with P = softmax(scale · q kᵀ), dP = dO vᵀ, D = rowsum(dO ∘ O) and
+// dS = P ∘ (dP − D): dq = scale · dS k, dk = scale · dSᵀ q, dv = Pᵀ dO.
+//
+// Pass 1, attention_backward_q: laid out like the forward (block per query row, key/value head and
+// chunk of its query heads; warps over keys, two per iteration). Accumulates dq and stores D
+// [Nq, NH] for pass 2.
+template <int D, int H>
+__device__ void attention_backward_q(float* dq, float* delta, const float* dout, const float* out,
+                                     const float* lse, const float* q, const float* k,
+                                     const float* v, const int* seq, int sequences, int numHeads,
+                                     int numKvHeads, int headSize, int headsPerBlock,
+                                     float scale) {
+  extern __shared__ float part[];
+  int s = blockIdx.z, t = blockIdx.x;
   int nq = seq[sequences + s];
   if (t >= nq) return;
   int q0 = seq[s], k0 = seq[2 * sequences + s], nk = seq[3 * sequences + s];
-  float* p = shared;
-  float* ds = shared + nk;
   int visible = nk - nq + t + 1;
-  int kh = h / (numHeads / numKvHeads);
+  int group = numHeads / numKvHeads;
+  int chunks = (group + headsPerBlock - 1) / headsPerBlock;
+  int kh = blockIdx.y / chunks;
+  int h0 = kh * group + (blockIdx.y % chunks) * headsPerBlock;
+  int heads = min(headsPerBlock, kh * group + group - h0);
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
-  i64 qRow = (i64) (q0 + t) * qCols + (i64) h * headSize;
-  float logSum = lse[(i64) (q0 + t) * numHeads + h];
-  double d = 0;
-  for (int c = threadIdx.x; c < headSize; c += blockDim.x) d += (double) dout[qRow + c] * out[qRow + c];
-  d = block_sum(d, scratch);
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) {
+  i64 row = (i64) (q0 + t) * qCols;
+  float qr[H][D], dor[H][D], acc[H][D], dl[H], ls[H];
+#pragma unroll
+  for (int g = 0; g < H; g++) {
+    float d = 0;
+#pragma unroll
+    for (int i = 0; i < D; i++) {
+      int c = lane + 32 * i;
+      bool in = g < heads && c < headSize;
+      i64 at = row + (i64) (h0 + g) * headSize + c;
+      qr[g][i] = in ? q[at] : 0.0f;
+      dor[g][i] = in ? dout[at] : 0.0f;
+      d += in ? dor[g][i] * out[at] : 0.0f;
+      acc[g][i] = 0;
+    }
+    for (int o = 16; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffff, d, o);
+    dl[g] = d;
+    ls[g] = g < heads ? lse[(i64) (q0 + t) * numHeads + h0 + g] : 0.0f;
+  }
+  for (int j = warp; j < visible; j += ATT_WARPS) {
     const float* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
     const float* vr = v + (i64) (k0 + j) * kCols + (i64) kh * headSize;
-    float dot = 0, dp = 0;
-    for (int c = 0; c < headSize; c++) {
-      dot += q[qRow + c] * kr[c];
-      dp += dout[qRow + c] * vr[c];
+    float kv[D], vv[D];
+#pragma unroll
+    for (int i = 0; i < D; i++) {
+      int c = lane + 32 * i;
+      kv[i] = c < headSize ? kr[c] : 0.0f;
+      vv[i] = c < headSize ? vr[c] : 0.0f;
     }
-    float pj = (float) exp(dot * scale - logSum);
-    p[j] = pj;
-    ds[j] = (float) (pj * (dp - d));
+#pragma unroll
+    for (int g = 0; g < H; g++) {
+      if (g < heads) {
+        float dot = 0, dp = 0;
+#pragma unroll
+        for (int i = 0; i < D; i++) {
+          dot += qr[g][i] * kv[i];
+          dp += dor[g][i] * vv[i];
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+          dot += __shfl_xor_sync(0xffffffff, dot, o);
+          dp += __shfl_xor_sync(0xffffffff, dp, o);
+        }
+        float ds = expf(dot * scale - ls[g]) * (dp - dl[g]);
+#pragma unroll
+        for (int i = 0; i < D; i++) acc[g][i] += ds * kv[i];
+      }
+    }
+  }
+#pragma unroll
+  for (int g = 0; g < H; g++) {
+    if (g < heads) {
+#pragma unroll
+      for (int i = 0; i < D; i++) {
+        int c = lane + 32 * i;
+        if (c < headSize) part[(warp * headsPerBlock + g) * headSize + c] = acc[g][i];
+      }
+      if (warp == 0 && lane == 0) delta[(i64) (q0 + t) * numHeads + h0 + g] = dl[g];
+    }
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < heads * headSize; e += blockDim.x) {
+    int g = e / headSize, c = e % headSize;
+    float sum = 0;
+    for (int w = 0; w < ATT_WARPS; w++) sum += part[(w * headsPerBlock + g) * headSize + c];
+    dq[row + (i64) (h0 + g) * headSize + c] += scale * sum;
+  }
+}
+
+// Pass 2, attention_backward_kv: block per (key j, key/value head kh, sequence s); warps take the
+// queries that see key j, lanes the head dims, and walk every query head of the group. dk and dv
+// of the block's key accumulate in registers, merged across warps at the end.
+// Dynamic shared memory: 2 · ATT_WARPS · headSize floats.
+template <int D>
+__device__ void attention_backward_kv(float* dk, float* dv, const float* delta, const float* dout,
+                                      const float* lse, const float* q, const float* k,
+                                      const float* v, const int* seq, int sequences, int numHeads,
+                                      int numKvHeads, int headSize, float scale) {
+  extern __shared__ float part[];
+  int s = blockIdx.z, j = blockIdx.x, kh = blockIdx.y;
+  int nk = seq[3 * sequences + s];
+  if (j >= nk) return;
+  int q0 = seq[s], nq = seq[sequences + s], k0 = seq[2 * sequences + s];
+  int group = numHeads / numKvHeads;
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
+  i64 keyAt = (i64) (k0 + j) * kCols + (i64) kh * headSize;
+  float kv[D], vv[D], dkAcc[D], dvAcc[D];
+#pragma unroll
+  for (int i = 0; i < D; i++) {
+    int c = lane + 32 * i;
+    kv[i] = c < headSize ? k[keyAt + c] : 0.0f;
+    vv[i] = c < headSize ? v[keyAt + c] : 0.0f;
+    dkAcc[i] = 0;
+    dvAcc[i] = 0;
+  }
+  // query t sees key j when nk − nq + t + 1 > j
+  int first = max(0, j - (nk - nq));
+  for (int t = first + warp; t < nq; t += ATT_WARPS) {
+    for (int h = kh * group; h < kh * group + group; h++) {
+      i64 at = (i64) (q0 + t) * qCols + (i64) h * headSize;
+      float qv[D], dov[D];
+      float dot = 0, dp = 0;
+#pragma unroll
+      for (int i = 0; i < D; i++) {
+        int c = lane + 32 * i;
+        qv[i] = c < headSize ? q[at + c] : 0.0f;
+        dov[i] = c < headSize ? dout[at + c] : 0.0f;
+        dot += qv[i] * kv[i];
+        dp += dov[i] * vv[i];
+      }
+      for (int o = 16; o > 0; o >>= 1) {
+        dot += __shfl_xor_sync(0xffffffff, dot, o);
+        dp += __shfl_xor_sync(0xffffffff, dp, o);
+      }
+      i64 stat = (i64) (q0 + t) * numHeads + h;
+      float p = expf(dot * scale - lse[stat]);
+      float ds = p * (dp - delta[stat]);
+#pragma unroll
+      for (int i = 0; i < D; i++) {
+        dvAcc[i] += p * dov[i];
+        dkAcc[i] += ds * qv[i];
+      }
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < D; i++) {
+    int c = lane + 32 * i;
+    if (c < headSize) {
+      part[warp * headSize + c] = dkAcc[i];
+      part[(ATT_WARPS + warp) * headSize + c] = dvAcc[i];
+    }
   }
   __syncthreads();
   for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
-    double acc = 0;
-    for (int j = 0; j < visible; j++) acc += (double) ds[j] * k[(i64) (k0 + j) * kCols + (i64) kh * headSize + c];
-    dq[qRow + c] += (float) (scale * acc);
-  }
-  for (i64 e = threadIdx.x; e < (i64) visible * headSize; e += blockDim.x) {
-    int j = (int) (e / headSize), c = (int) (e % headSize);
-    i64 at = (i64) (k0 + j) * kCols + (i64) kh * headSize + c;
-    atomicAdd(&dk[at], scale * ds[j] * q[qRow + c]);
-    atomicAdd(&dv[at], p[j] * dout[qRow + c]);
+    float sk = 0, sv = 0;
+    for (int w = 0; w < ATT_WARPS; w++) {
+      sk += part[w * headSize + c];
+      sv += part[(ATT_WARPS + w) * headSize + c];
+    }
+    dk[keyAt + c] += scale * sk;
+    dv[keyAt + c] += sv;
   }
 }
+
+#define BACKWARD_Q_ARGS                                                                       \
+  float *dq, float *delta, const float *dout, const float *out, const float *lse,             \
+      const float *q, const float *k, const float *v, const int *seq, int sequences,          \
+      int numHeads, int numKvHeads, int headSize, int headsPerBlock, float scale
+#define BACKWARD_Q_CALL \
+  dq, delta, dout, out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headSize, headsPerBlock, scale
+#define BACKWARD_KV_ARGS                                                                      \
+  float *dk, float *dv, const float *delta, const float *dout, const float *lse,              \
+      const float *q, const float *k, const float *v, const int *seq, int sequences,          \
+      int numHeads, int numKvHeads, int headSize, float scale
+#define BACKWARD_KV_CALL \
+  dk, dv, delta, dout, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headSize, scale
+extern "C" __global__ void attention_backward_q_d1(BACKWARD_Q_ARGS) { attention_backward_q<1, 8>(BACKWARD_Q_CALL); }
+extern "C" __global__ void attention_backward_q_d2(BACKWARD_Q_ARGS) { attention_backward_q<2, 8>(BACKWARD_Q_CALL); }
+extern "C" __global__ void attention_backward_q_d4(BACKWARD_Q_ARGS) { attention_backward_q<4, 4>(BACKWARD_Q_CALL); }
+extern "C" __global__ void attention_backward_q_d8(BACKWARD_Q_ARGS) { attention_backward_q<8, 4>(BACKWARD_Q_CALL); }
+extern "C" __global__ void attention_backward_kv_d1(BACKWARD_KV_ARGS) { attention_backward_kv<1>(BACKWARD_KV_CALL); }
+extern "C" __global__ void attention_backward_kv_d2(BACKWARD_KV_ARGS) { attention_backward_kv<2>(BACKWARD_KV_CALL); }
+extern "C" __global__ void attention_backward_kv_d4(BACKWARD_KV_ARGS) { attention_backward_kv<4>(BACKWARD_KV_CALL); }
+extern "C" __global__ void attention_backward_kv_d8(BACKWARD_KV_ARGS) { attention_backward_kv<8>(BACKWARD_KV_CALL); }
 
 // Per row of logits [rows, V]: out[n] = logits[n, target] − logsumexp(logits[n, :]); 0 where
 // target < 0. One block per row.
