@@ -539,7 +539,8 @@ __device__ void attention_backward_q(float* dq, float* delta, const float* dout,
 
 // Pass 2, attention_backward_kv: block per (key j, key/value head kh, sequence s); warps take the
 // queries that see key j, lanes the head dims, and walk every query head of the group. dk and dv
-// of the block's key accumulate in registers, merged across warps at the end.
+// of the block's key accumulate in registers, merged across warps at the end (one atomic add per
+// element and block, instead of one per element, query and head before).
 // Dynamic shared memory: 2 · ATT_WARPS · headSize floats.
 template <int D>
 __device__ void attention_backward_kv(float* dk, float* dv, const float* delta, const float* dout,
@@ -608,8 +609,10 @@ __device__ void attention_backward_kv(float* dk, float* dv, const float* delta, 
       sk += part[w * headSize + c];
       sv += part[(ATT_WARPS + w) * headSize + c];
     }
-    dk[keyAt + c] += scale * sk;
-    dv[keyAt + c] += sv;
+    // Atomic: two sequences' key ranges may share rows (Ops allows it; the device check's decode
+    // case does), and their blocks then add to the same row.
+    atomicAdd(&dk[keyAt + c], scale * sk);
+    atomicAdd(&dv[keyAt + c], sv);
   }
 }
 
