@@ -268,6 +268,33 @@ public final class CudaOps implements Ops {
   }
 
   @Override
+  public synchronized void write(Tensor dst, float[] data) {
+    graphs.requireEager("write");
+    CudaTensor to = any(dst);
+    if (data.length != to.size()) {
+      throw new IllegalArgumentException(
+          data.length + " values for " + to + " (expected " + to.size() + ")");
+    }
+    if (data.length == 0) {
+      return;
+    }
+    cuda.bind();
+    if (to.bf16) {
+      short[] halves = new short[data.length];
+      for (int i = 0; i < data.length; i++) {
+        halves[i] = toBf16(data[i]);
+      }
+      try (ShortPointer host = new ShortPointer(halves)) {
+        toDevice(to.address(), host, 2L * data.length, "bf16 tensor");
+      }
+      return;
+    }
+    try (FloatPointer host = new FloatPointer(data)) {
+      toDevice(to.address(), host, 4L * data.length, "tensor");
+    }
+  }
+
+  @Override
   public boolean reducedPrecision(Tensor tensor) {
     return any(tensor).bf16;
   }

@@ -42,6 +42,10 @@ final class OpsCases {
     ops.scatterRows(scattered, new int[] {3, 0, 39, 17, 8}, ops.rows(x, 2, 5));
     out.put("scatterRows", ops.download(scattered));
     out.put("zeros", ops.download(ops.zeros(3, 5)));
+    Tensor written = ops.zeros(37, 19);
+    Tensor writtenView = ops.rows(written, 3, 10);
+    ops.write(writtenView, normal(random, 10 * 19));
+    out.put("write", ops.download(written));
 
     // linear algebra: every transpose combination, alpha/beta, row views
     for (int variant = 0; variant < 4; variant++) {
@@ -177,6 +181,8 @@ final class OpsCases {
     Tensor mergeA = ops.upload(normal(random, 2 * 47), 2, 47);
     ops.gemm(storedW, mergeB, false, mergeA, false, 0.5f, 1f);
     out.put("reduced.mergeIntoWeight", ops.download(storedW));
+    ops.write(storedW, normal(random, 29 * 47));
+    out.put("reduced.writeWeight", ops.download(storedW));
     Tensor storedTable = ops.uploadWeight(normal(random, 50 * 12), 50, 12);
     Tensor looked = poisoned(ops, ids.length, 12);
     ops.embedding(looked, storedTable, ids);

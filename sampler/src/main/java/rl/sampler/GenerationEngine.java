@@ -516,9 +516,9 @@ public final class GenerationEngine {
       }
       updated.add(p);
     }
+    // In place: the tensors keep their device addresses, so recorded decode steps stay valid.
     for (Parameter p : updated) {
-      FloatTensor t = tensors.get(p.name());
-      p.setValue(ops.upload(t.data(), p.value().rows(), p.value().cols()));
+      ops.write(p.value(), tensors.get(p.name()).data());
     }
     version = update.version();
     stats.updatesApplied++;

@@ -47,6 +47,14 @@ public interface Ops {
   /** The tensor's contents, row-major. */
   float[] download(Tensor t);
 
+  /**
+   * Overwrites {@code dst} with {@code data} (row-major, {@code dst}'s size), keeping the tensor:
+   * what an adapter sync does, so that recorded steps ({@link #replayable}) still match.
+   */
+  default void write(Tensor dst, float[] data) {
+    copy(dst, upload(data, dst.rows(), dst.cols()));
+  }
+
   /** Rows {@code [start, start + count)} of {@code t}, sharing its memory. */
   Tensor rows(Tensor t, int start, int count);
 
