@@ -108,6 +108,9 @@ final class StepGraphs {
   /** How often each key has been seen, so that a step is captured on its second appearance. */
   private final Map<Object, Integer> seen = new LinkedHashMap<>();
 
+  /** Failed captures in a row per key. */
+  private final Map<Object, Integer> failures = new LinkedHashMap<>();
+
   private Mode mode = Mode.EAGER;
 
   // The step being captured or replayed.
@@ -173,17 +176,24 @@ final class StepGraphs {
     int times = seen.merge(key, 1, Integer::sum);
     if (seen.size() > 4 * MAX_GRAPHS) {
       seen.clear();
+      failures.clear();
     }
-    if (times < 2) {
+    // Second sight captures; after failed captures, wait 2, 4, 8, ... sightings before trying
+    // again (a step may fail once for a passing reason, such as a RoPE table growing in it).
+    int failed = failures.getOrDefault(key, 0);
+    if (times < 2 << Math.min(failed, 10)) {
       step.run();
       return;
     }
     Graph captured = capture(step);
     if (captured == null) {
+      failures.put(key, failed + 1);
+      seen.put(key, 0);
       fallbacks++;
       step.run();
       return;
     }
+    failures.remove(key);
     graphs.put(key, captured);
     captures++;
     launch(captured);
@@ -241,7 +251,7 @@ final class StepGraphs {
       if (source >= 0) {
         offset = intOffsets.get(source);
       } else {
-        if (arenaUsed + values.length > ARENA_INTS) {
+        if (arenaUsed + Math.max(1, values.length) > ARENA_INTS) {
           throw new Mismatch("the step's host ints outgrow the graph arena");
         }
         offset = arenaUsed;
@@ -265,7 +275,7 @@ final class StepGraphs {
     } else {
       current.arena.host.position(current.intOffsets[call]).put(values, 0, values.length);
     }
-    intValues.add(values);
+    intValues.add(values.clone());
     return current.arena.device.address + 4L * current.intOffsets[call];
   }
 
@@ -276,55 +286,63 @@ final class StepGraphs {
     }
   }
 
+  /**
+   * Records {@code step} into a graph, or returns null (and leaves nothing behind: mode eager, no
+   * arena, no graph) when any part of the capture fails, so that the caller runs it eagerly.
+   */
   private Graph capture(Runnable step) {
     cuda.bind();
     Cuda.check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
     Arena fresh = new Arena(cuda);
-    arena = fresh;
-    begin(Mode.CAPTURE);
-    Cuda.check(
-        cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
     CUgraph_st graph = new CUgraph_st();
-    boolean ok = false;
+    CUgraphExec_st exec = null;
+    boolean recorded = false;
     try {
-      step.run();
-      ok = true;
-    } catch (Mismatch | CudaException e) {
-      // Something in the step cannot be captured: it will run eagerly.
-    } finally {
-      int end = cudaStreamEndCapture(stream, graph);
-      mode = Mode.EAGER;
-      cudaGetLastError();
-      if (!ok || end != cudaSuccess) {
-        if (!graph.isNull()) {
-          cudaGraphDestroy(graph);
-        }
-        fresh.free();
-        clearStep();
-        arena = null;
+      if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed) != cudaSuccess) {
+        return null;
       }
+      arena = fresh;
+      begin(Mode.CAPTURE);
+      try {
+        step.run();
+        recorded = true;
+      } catch (Mismatch | CudaException e) {
+        // Something in the step cannot be captured: it will run eagerly.
+      } finally {
+        mode = Mode.EAGER;
+        recorded &= cudaStreamEndCapture(stream, graph) == cudaSuccess && !graph.isNull();
+      }
+      if (!recorded) {
+        return null;
+      }
+      CUgraphExec_st instance = new CUgraphExec_st();
+      if (cudaGraphInstantiate(instance, graph, 0L) != cudaSuccess) {
+        return null;
+      }
+      exec = instance;
+      int calls = intValues.size();
+      int[] offsets = new int[calls];
+      int[] sources = new int[calls];
+      int[] lengths = new int[calls];
+      for (int i = 0; i < calls; i++) {
+        offsets[i] = intOffsets.get(i);
+        sources[i] = intSources.get(i);
+        lengths[i] = intValues.get(i).length;
+      }
+      return new Graph(
+          exec, Arrays.copyOf(trace, traceLength), offsets, sources, lengths, arenaUsed, fresh);
+    } finally {
+      mode = Mode.EAGER;
+      if (!graph.isNull()) {
+        cudaGraphDestroy(graph);
+      }
+      if (exec == null) {
+        fresh.free();
+      }
+      cudaGetLastError(); // a failed capture leaves an error behind that is not the next op's
+      clearStep();
+      arena = null;
     }
-    if (!ok) {
-      return null;
-    }
-    CUgraphExec_st exec = new CUgraphExec_st();
-    Cuda.check(cudaGraphInstantiate(exec, graph, 0L), "cudaGraphInstantiate");
-    cudaGraphDestroy(graph);
-    int calls = intValues.size();
-    int[] offsets = new int[calls];
-    int[] sources = new int[calls];
-    int[] lengths = new int[calls];
-    for (int i = 0; i < calls; i++) {
-      offsets[i] = intOffsets.get(i);
-      sources[i] = intSources.get(i);
-      lengths[i] = intValues.get(i).length;
-    }
-    Graph g =
-        new Graph(
-            exec, Arrays.copyOf(trace, traceLength), offsets, sources, lengths, arenaUsed, fresh);
-    clearStep();
-    arena = null;
-    return g;
   }
 
   private boolean replay(Graph graph, Runnable step) {

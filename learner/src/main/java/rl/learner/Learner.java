@@ -403,6 +403,11 @@ public final class Learner {
       if (linear.loraA() == null) {
         continue;
       }
+      Tensor w = linear.weight().value();
+      if (ops.reducedPrecision(w)) {
+        // Merges into bf16 would round small updates away, merge after merge: keep float32.
+        linear.weight().setValue(ops.upload(ops.download(w), w.rows(), w.cols()));
+      }
       // W [out, in] += s · B [out, r] · A [r, in]
       ops.gemm(
           linear.weight().value(),

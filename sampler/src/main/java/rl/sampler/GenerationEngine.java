@@ -314,8 +314,12 @@ public final class GenerationEngine {
 
   // ---- decoding: one token for every live sequence ----
 
-  /** The key of a decode step's recording: steps over as many sequences repeat the same calls. */
-  private record DecodeStep(int sequences) {}
+  /**
+   * The key of a decode step's recording: this engine's steps over as many sequences repeat the
+   * same calls (the engine is part of the key because engines on one backend have their own
+   * buffers).
+   */
+  private record DecodeStep(GenerationEngine engine, int sequences) {}
 
   private int decode() {
     if (live.isEmpty()) {
@@ -335,7 +339,7 @@ public final class GenerationEngine {
     // The same calls on the same buffers every step of a batch size: a GPU backend replays them
     // as one CUDA graph.
     ops.replayable(
-        new DecodeStep(live.size()),
+        new DecodeStep(this, live.size()),
         () -> {
           Tensor hidden = model.forward(acts, batch, cache);
           ops.logits(rows, hidden, model.head().value(), 1f);

@@ -297,6 +297,12 @@ public final class Decoder {
   public void mergeAdapter() {
     for (Linear linear : linears()) {
       if (linear.hasLora()) {
+        Tensor w = linear.weight.value();
+        if (ops.reducedPrecision(w)) {
+          // A merged update below half a bf16 step of W would be rounded away, merge after merge:
+          // merged weights become float32.
+          linear.weight.setValue(ops.upload(ops.download(w), w.rows(), w.cols()));
+        }
         // W [out, in] += s · B [out, r] · A [r, in]
         ops.gemm(
             linear.weight.value(),

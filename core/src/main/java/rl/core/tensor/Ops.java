@@ -78,8 +78,12 @@ public interface Ops {
   /** {@code acc += scale · x} (same shape). */
   void axpy(Tensor acc, Tensor x, float scale);
 
-  /** {@code out = a + b} (same shapes; {@code out} may be {@code a}). */
+  /** {@code out = a + b} (same shapes; {@code out} may be {@code a} or {@code b}). */
   default void add(Tensor out, Tensor a, Tensor b) {
+    if (out == b) {
+      axpy(out, a, 1f);
+      return;
+    }
     if (out != a) {
       copy(out, a);
     }

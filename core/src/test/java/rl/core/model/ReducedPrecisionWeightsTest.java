@@ -1,0 +1,109 @@
+package rl.core.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
+
+/**
+ * What the model does with a backend that stores base weights in reduced precision (CudaOps in
+ * bf16), seen through ND4J with the weights merely marked: only the big matrices go through {@link
+ * Ops#uploadWeight}, and weights that get trained or merged into are turned into full-precision
+ * tensors first (an optimizer or a merge into bf16 would round small updates away).
+ */
+class ReducedPrecisionWeightsTest {
+  private final Set<Tensor> marked = Collections.newSetFromMap(new IdentityHashMap<>());
+
+  private Ops markingOps() {
+    Ops real = new Nd4jOps();
+    return (Ops)
+        Proxy.newProxyInstance(
+            Ops.class.getClassLoader(),
+            new Class<?>[] {Ops.class},
+            (proxy, method, args) -> {
+              switch (method.getName()) {
+                case "uploadWeight" -> {
+                  Tensor t = real.upload((float[]) args[0], (int) args[1], (int) args[2]);
+                  marked.add(t);
+                  return t;
+                }
+                case "reducedPrecision" -> {
+                  return marked.contains((Tensor) args[0]);
+                }
+                default -> {
+                  try {
+                    return method.invoke(real, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                }
+              }
+            });
+  }
+
+  private static final HfModelConfig CONFIG = HfModelConfig.llama(32, 48, 2, 4, 2, 50);
+
+  @Test
+  void onlyProjectionsEmbeddingAndHeadAreStoredReduced() {
+    Decoder model = Decoder.random(CONFIG, markingOps(), 3);
+    for (Parameter p : model.parameters()) {
+      boolean matrix =
+          p.name().endsWith("proj.weight")
+              || p.name().contains("embed_tokens")
+              || p.name().equals("lm_head.weight");
+      assertEquals(matrix, marked.contains(p.value()), p.name());
+    }
+  }
+
+  @Test
+  void mergingAnAdapterTurnsTheMergedWeightsFullPrecision() {
+    Ops ops = markingOps();
+    Decoder model = Decoder.random(CONFIG, ops, 3);
+    Linear q = model.linears().getFirst();
+    float[] before = ops.download(q.weight().value());
+    // rank 1: A [1, in], B [out, 1]
+    float[] av = new float[q.in()];
+    float[] bv = new float[q.out()];
+    for (int i = 0; i < av.length; i++) {
+      av[i] = 0.01f * (i + 1);
+    }
+    for (int o = 0; o < bv.length; o++) {
+      bv[o] = 0.5f - 0.01f * o;
+    }
+    q.setLora(
+        new Parameter("A", ops.upload(av, 1, q.in())),
+        new Parameter("B", ops.upload(bv, q.out(), 1)),
+        2f);
+    model.mergeAdapter();
+    assertFalse(marked.contains(q.weight().value()), "merged weight is full precision");
+    float[] after = ops.download(q.weight().value());
+    float[] expected = new float[before.length];
+    for (int o = 0; o < q.out(); o++) {
+      for (int i = 0; i < q.in(); i++) {
+        expected[o * q.in() + i] = before[o * q.in() + i] + 2f * bv[o] * av[i];
+      }
+    }
+    assertArrayEquals(expected, after, 1e-6f);
+    assertTrue(marked.contains(model.linears().get(1).weight().value()), "k_proj untouched");
+  }
+
+  @Test
+  void trainingTheBaseTurnsEveryWeightFullPrecision() {
+    Decoder model = Decoder.random(CONFIG, markingOps(), 3);
+    model.setBaseTrainable(true);
+    for (Parameter p : model.parameters()) {
+      assertFalse(marked.contains(p.value()), p.name());
+      assertTrue(p.trainable(), p.name());
+    }
+  }
+}
