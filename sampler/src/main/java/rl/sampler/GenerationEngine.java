@@ -316,10 +316,16 @@ public final class GenerationEngine {
 
   /**
    * The key of a decode step's recording: this engine's steps over as many sequences repeat the
-   * same calls (the engine is part of the key because engines on one backend have their own
-   * buffers).
+   * same calls. The engine's number is part of the key because engines on one backend have their
+   * own buffers; a number rather than the engine, so that a backend's recordings do not keep
+   * finished engines (and their KV caches) alive.
    */
-  private record DecodeStep(GenerationEngine engine, int sequences) {}
+  private record DecodeStep(long engine, int sequences) {}
+
+  private static final java.util.concurrent.atomic.AtomicLong ENGINES =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private final long engineNumber = ENGINES.incrementAndGet();
 
   private int decode() {
     if (live.isEmpty()) {
@@ -339,7 +345,7 @@ public final class GenerationEngine {
     // The same calls on the same buffers every step of a batch size: a GPU backend replays them
     // as one CUDA graph.
     ops.replayable(
-        new DecodeStep(this, live.size()),
+        new DecodeStep(engineNumber, live.size()),
         () -> {
           Tensor hidden = model.forward(acts, batch, cache);
           ops.logits(rows, hidden, model.head().value(), 1f);
