@@ -321,6 +321,30 @@ extern "C" __global__ void lora_forward(float* y, float* u, const float* x, cons
 #define ATT_WARPS 8
 #define ATT_MAX_HEADS 8
 
+// What a block of the per-query attention kernels (forward, backward pass 1) works on: block
+// (query t, key/value head kh and its chunk of query heads, sequence blockIdx.z). False when t is
+// past the sequence's queries (the grid covers the longest sequence).
+struct QueryBlock {
+  int t, q0, k0, visible, kh, h0, heads;
+};
+
+__device__ __forceinline__ bool query_block(QueryBlock& b, const int* seq, int sequences,
+                                            int numHeads, int numKvHeads, int headsPerBlock) {
+  int s = blockIdx.z;
+  b.t = blockIdx.x;
+  int nq = seq[sequences + s];
+  if (b.t >= nq) return false;
+  b.q0 = seq[s];
+  b.k0 = seq[2 * sequences + s];
+  b.visible = seq[3 * sequences + s] - nq + b.t + 1;  // causal: keys up to the query's own
+  int group = numHeads / numKvHeads;
+  int chunks = (group + headsPerBlock - 1) / headsPerBlock;
+  b.kh = blockIdx.y / chunks;
+  b.h0 = b.kh * group + (blockIdx.y % chunks) * headsPerBlock;
+  b.heads = min(headsPerBlock, b.kh * group + group - b.h0);
+  return true;
+}
+
 template <typename KV, int D, int H>
 __device__ void attention_rows(float* out, float* lse, const float* q, const KV* k, const KV* v,
                                const int* seq, int sequences, int numHeads, int numKvHeads,
@@ -328,16 +352,9 @@ __device__ void attention_rows(float* out, float* lse, const float* q, const KV*
   extern __shared__ float part[];
   __shared__ float partMax[ATT_WARPS][ATT_MAX_HEADS];
   __shared__ float partSum[ATT_WARPS][ATT_MAX_HEADS];
-  int s = blockIdx.z, t = blockIdx.x;
-  int nq = seq[sequences + s];
-  if (t >= nq) return;
-  int q0 = seq[s], k0 = seq[2 * sequences + s], nk = seq[3 * sequences + s];
-  int visible = nk - nq + t + 1;
-  int group = numHeads / numKvHeads;
-  int chunks = (group + headsPerBlock - 1) / headsPerBlock;
-  int kh = blockIdx.y / chunks;
-  int h0 = kh * group + (blockIdx.y % chunks) * headsPerBlock;
-  int heads = min(headsPerBlock, kh * group + group - h0);
+  QueryBlock b;
+  if (!query_block(b, seq, sequences, numHeads, numKvHeads, headsPerBlock)) return;
+  int t = b.t, q0 = b.q0, k0 = b.k0, visible = b.visible, kh = b.kh, h0 = b.h0, heads = b.heads;
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
   const float* qrow = q + (i64) (q0 + t) * qCols;
@@ -457,16 +474,9 @@ __device__ void attention_backward_q(float* dq, float* delta, const float* dout,
                                      int numKvHeads, int headSize, int headsPerBlock,
                                      float scale) {
   extern __shared__ float part[];
-  int s = blockIdx.z, t = blockIdx.x;
-  int nq = seq[sequences + s];
-  if (t >= nq) return;
-  int q0 = seq[s], k0 = seq[2 * sequences + s], nk = seq[3 * sequences + s];
-  int visible = nk - nq + t + 1;
-  int group = numHeads / numKvHeads;
-  int chunks = (group + headsPerBlock - 1) / headsPerBlock;
-  int kh = blockIdx.y / chunks;
-  int h0 = kh * group + (blockIdx.y % chunks) * headsPerBlock;
-  int heads = min(headsPerBlock, kh * group + group - h0);
+  QueryBlock b;
+  if (!query_block(b, seq, sequences, numHeads, numKvHeads, headsPerBlock)) return;
+  int t = b.t, q0 = b.q0, k0 = b.k0, visible = b.visible, kh = b.kh, h0 = b.h0, heads = b.heads;
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
   i64 row = (i64) (q0 + t) * qCols;
