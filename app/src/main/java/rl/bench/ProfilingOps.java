@@ -107,6 +107,42 @@ public final class ProfilingOps implements Ops {
     return r;
   }
 
+  // Storage choices and recorded steps are the wrapped backend's: forwarded, or a backend that
+  // keeps weights in bf16 would see them uploaded in float32 and lose its graph replays.
+
+  @Override
+  public Tensor uploadWeight(float[] data, int rows, int cols) {
+    long t = System.nanoTime();
+    Tensor r = ops.uploadWeight(data, rows, cols);
+    add(Kernel.UPLOAD, t);
+    return r;
+  }
+
+  @Override
+  public Tensor zerosCache(int rows, int cols) {
+    long t = System.nanoTime();
+    Tensor r = ops.zerosCache(rows, cols);
+    add(Kernel.ZEROS, t);
+    return r;
+  }
+
+  @Override
+  public boolean reducedPrecision(Tensor tensor) {
+    return ops.reducedPrecision(tensor);
+  }
+
+  @Override
+  public void write(Tensor dst, float[] data) {
+    long t = System.nanoTime();
+    ops.write(dst, data);
+    add(Kernel.UPLOAD, t);
+  }
+
+  @Override
+  public void replayable(Object key, Runnable step) {
+    ops.replayable(key, step);
+  }
+
   @Override
   public float[] download(Tensor tensor) {
     long t = System.nanoTime();
