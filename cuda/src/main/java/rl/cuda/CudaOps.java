@@ -479,23 +479,11 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void gemm(
       Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, float alpha, float beta) {
-    int m = transA ? a.cols() : a.rows();
+    Tensor.requireProductShapes(
+        a.rows(), a.cols(), transA, b.rows(), b.cols(), transB, out.rows(), out.cols());
+    int m = out.rows();
+    int n = out.cols();
     int k = transA ? a.rows() : a.cols();
-    int kb = transB ? b.cols() : b.rows();
-    int n = transB ? b.rows() : b.cols();
-    if (k != kb || out.rows() != m || out.cols() != n) {
-      throw new IllegalArgumentException(
-          "gemm shapes: op(a) ["
-              + m
-              + ", "
-              + k
-              + "] · op(b) ["
-              + kb
-              + ", "
-              + n
-              + "] into "
-              + out.shapeString());
-    }
     if (m == 0 || n == 0) {
       return;
     }
@@ -1007,10 +995,7 @@ public final class CudaOps implements Ops {
     if (batch.sequences() == 0 || maxQueries == 0) {
       return;
     }
-    if (headSize > 256) {
-      throw new IllegalArgumentException(
-          "attention supports head sizes up to 256, not " + headSize);
-    }
+    AttentionGrid grid = AttentionGrid.of(numHeads, numKvHeads, headSize);
     long seq = layout(batch);
     CudaTensor keys = any(k);
     CudaTensor values = any(v);
@@ -1018,19 +1003,13 @@ public final class CudaOps implements Ops {
       throw new IllegalArgumentException(
           "attention keys " + k + " and values " + v + " differ in precision");
     }
-    // Dims per lane: 1, 2, 4 or 8 (a kernel instantiation each); query heads per block: 8, or 4
-    // from 4 dims per lane on (registers).
-    int dims = headSize <= 32 ? 1 : headSize <= 64 ? 2 : headSize <= 128 ? 4 : 8;
-    int headsPerBlock = Math.min(numHeads / numKvHeads, dims >= 4 ? 4 : 8);
-    int chunks = (numHeads / numKvHeads + headsPerBlock - 1) / headsPerBlock;
-    String kernel = ATTENTION_KERNELS[keys.bf16 ? 1 : 0][Integer.numberOfTrailingZeros(dims)];
     kernels.launch(
-        kernel,
+        ATTENTION_KERNELS[keys.bf16 ? 1 : 0][grid.level()],
         maxQueries,
-        numKvHeads * chunks,
+        numKvHeads * grid.chunks(),
         batch.sequences(),
         ATTENTION_WARPS * 32,
-        4 * ATTENTION_WARPS * headsPerBlock * headSize,
+        grid.sharedBytes(),
         kernels
             .args()
             .ptr(t(out))
@@ -1043,8 +1022,41 @@ public final class CudaOps implements Ops {
             .i32(numHeads)
             .i32(numKvHeads)
             .i32(headSize)
-            .i32(headsPerBlock)
-            .f32((float) (1.0 / Math.sqrt(headSize))));
+            .i32(grid.headsPerBlock())
+            .f32(grid.scale()));
+  }
+
+  /**
+   * How the attention kernels (forward and backward pass 1) split a query row's heads: {@code dims}
+   * head dims per lane (1, 2, 4 or 8: a kernel instantiation each, {@code level} its log2), {@code
+   * headsPerBlock} query heads of a key/value group per block (8, or 4 from 4 dims per lane on:
+   * registers), {@code chunks} blocks per key/value head.
+   */
+  private record AttentionGrid(int dims, int headsPerBlock, int chunks, int headSize) {
+    static AttentionGrid of(int numHeads, int numKvHeads, int headSize) {
+      if (headSize > 256) {
+        throw new IllegalArgumentException(
+            "attention supports head sizes up to 256, not " + headSize);
+      }
+      int dims = headSize <= 32 ? 1 : headSize <= 64 ? 2 : headSize <= 128 ? 4 : 8;
+      int group = numHeads / numKvHeads;
+      int headsPerBlock = Math.min(group, dims >= 4 ? 4 : 8);
+      return new AttentionGrid(
+          dims, headsPerBlock, (group + headsPerBlock - 1) / headsPerBlock, headSize);
+    }
+
+    int level() {
+      return Integer.numberOfTrailingZeros(dims);
+    }
+
+    /** The per-warp partial outputs the kernels merge: ATT_WARPS · headsPerBlock · headSize. */
+    int sharedBytes() {
+      return 4 * ATTENTION_WARPS * headsPerBlock * headSize;
+    }
+
+    float scale() {
+      return (float) (1.0 / Math.sqrt(headSize));
+    }
   }
 
   /** The attention instantiations: [float32 or bf16 keys and values][log2 of dims per lane]. */
@@ -1075,28 +1087,20 @@ public final class CudaOps implements Ops {
     if (batch.sequences() == 0 || maxQueries == 0) {
       return;
     }
-    if (headSize > 256) {
-      throw new IllegalArgumentException(
-          "attention supports head sizes up to 256, not " + headSize);
-    }
+    AttentionGrid grid = AttentionGrid.of(numHeads, numKvHeads, headSize);
     long seq = layout(batch);
-    int dims = headSize <= 32 ? 1 : headSize <= 64 ? 2 : headSize <= 128 ? 4 : 8;
-    int headsPerBlock = Math.min(numHeads / numKvHeads, dims >= 4 ? 4 : 8);
-    int chunks = (numHeads / numKvHeads + headsPerBlock - 1) / headsPerBlock;
-    int level = Integer.numberOfTrailingZeros(dims);
-    float scale = (float) (1.0 / Math.sqrt(headSize));
     // D = rowsum(dO ∘ O) per query row and head, written by pass 1 for pass 2.
     long deltaBytes = 4L * q.rows() * numHeads;
     if (attentionDelta == null || attentionDelta.bytes < deltaBytes) {
       attentionDelta = CudaTensor.Allocation.allocate(cuda, Math.max(deltaBytes, 1 << 16));
     }
     kernels.launch(
-        BACKWARD_KERNELS[0][level],
+        BACKWARD_KERNELS[0][grid.level()],
         maxQueries,
-        numKvHeads * chunks,
+        numKvHeads * grid.chunks(),
         batch.sequences(),
         ATTENTION_WARPS * 32,
-        4 * ATTENTION_WARPS * headsPerBlock * headSize,
+        grid.sharedBytes(),
         kernels
             .args()
             .ptr(t(dq))
@@ -1112,10 +1116,10 @@ public final class CudaOps implements Ops {
             .i32(numHeads)
             .i32(numKvHeads)
             .i32(headSize)
-            .i32(headsPerBlock)
-            .f32(scale));
+            .i32(grid.headsPerBlock())
+            .f32(grid.scale()));
     kernels.launch(
-        BACKWARD_KERNELS[1][level],
+        BACKWARD_KERNELS[1][grid.level()],
         Math.max(1, batch.maxKeys()),
         numKvHeads,
         batch.sequences(),
@@ -1136,7 +1140,7 @@ public final class CudaOps implements Ops {
             .i32(numHeads)
             .i32(numKvHeads)
             .i32(headSize)
-            .f32(scale));
+            .f32(grid.scale()));
   }
 
   /** Scratch for the attention backward's per-row D = rowsum(dO ∘ O). */

@@ -115,26 +115,11 @@ public final class Nd4jOps implements Ops {
       boolean transB,
       double alpha,
       double beta) {
-    long m = transA ? a.columns() : a.rows();
+    Tensor.requireProductShapes(
+        a.rows(), a.columns(), transA, b.rows(), b.columns(), transB, out.rows(), out.columns());
+    long m = out.rows();
+    long n = out.columns();
     long k = transA ? a.rows() : a.columns();
-    long kb = transB ? b.columns() : b.rows();
-    long n = transB ? b.rows() : b.columns();
-    if (k != kb || out.rows() != m || out.columns() != n) {
-      throw new IllegalArgumentException(
-          "gemm shapes: op(a) ["
-              + m
-              + ", "
-              + k
-              + "] · op(b) ["
-              + kb
-              + ", "
-              + n
-              + "] into ["
-              + out.rows()
-              + ", "
-              + out.columns()
-              + "]");
-    }
     if (m == 0 || n == 0) {
       return;
     }

@@ -22,6 +22,41 @@ public interface Tensor {
    * Throws, naming {@code what}, unless {@code t} is {@code [rows, cols]}: backends' argument
    * check.
    */
+  /**
+   * Throws unless {@code out [m, n] = op(a) [m, k] · op(b) [k, n]} fits, op transposing when asked,
+   * for operands of the given shapes: backends' matrix-product check.
+   */
+  static void requireProductShapes(
+      long aRows,
+      long aCols,
+      boolean transA,
+      long bRows,
+      long bCols,
+      boolean transB,
+      long outRows,
+      long outCols) {
+    long m = transA ? aCols : aRows;
+    long k = transA ? aRows : aCols;
+    long kb = transB ? bCols : bRows;
+    long n = transB ? bRows : bCols;
+    if (k != kb || outRows != m || outCols != n) {
+      throw new IllegalArgumentException(
+          "gemm shapes: op(a) ["
+              + m
+              + ", "
+              + k
+              + "] · op(b) ["
+              + kb
+              + ", "
+              + n
+              + "] into ["
+              + outRows
+              + ", "
+              + outCols
+              + "]");
+    }
+  }
+
   static void requireShape(String what, Tensor t, int rows, int cols) {
     if (t.rows() != rows || t.cols() != cols) {
       throw new IllegalArgumentException(
