@@ -403,20 +403,7 @@ public final class Learner {
       if (linear.loraA() == null) {
         continue;
       }
-      Tensor w = linear.weight().value();
-      if (ops.reducedPrecision(w)) {
-        // Merges into bf16 would round small updates away, merge after merge: keep float32.
-        linear.weight().setValue(ops.upload(ops.download(w), w.rows(), w.cols()));
-      }
-      // W [out, in] += s · B [out, r] · A [r, in]
-      ops.gemm(
-          linear.weight().value(),
-          linear.loraB().value(),
-          false,
-          linear.loraA().value(),
-          false,
-          linear.loraScale(),
-          1f);
+      linear.mergeAdapterIntoWeight(ops);
       Tensor a = linear.loraA().value();
       float[] fresh = new float[(int) a.size()];
       double bound = 1.0 / Math.sqrt(a.cols());

@@ -259,10 +259,8 @@ public final class Decoder {
   /** Freezes or unfreezes every base weight (full fine-tuning trains them all). */
   public void setBaseTrainable(boolean trainable) {
     for (Parameter p : parameters()) {
-      if (trainable && ops.reducedPrecision(p.value())) {
-        // The optimizer updates float32 tensors: trained weights get a float32 copy.
-        Tensor v = p.value();
-        p.setValue(ops.upload(ops.download(v), v.rows(), v.cols()));
+      if (trainable) {
+        p.ensureFullPrecision(ops); // the optimizer updates float32 tensors
       }
       p.setTrainable(trainable);
     }
@@ -297,21 +295,7 @@ public final class Decoder {
   public void mergeAdapter() {
     for (Linear linear : linears()) {
       if (linear.hasLora()) {
-        Tensor w = linear.weight.value();
-        if (ops.reducedPrecision(w)) {
-          // A merged update below half a bf16 step of W would be rounded away, merge after merge:
-          // merged weights become float32.
-          linear.weight.setValue(ops.upload(ops.download(w), w.rows(), w.cols()));
-        }
-        // W [out, in] += s · B [out, r] · A [r, in]
-        ops.gemm(
-            linear.weight.value(),
-            linear.loraB.value(),
-            false,
-            linear.loraA.value(),
-            false,
-            linear.loraScale,
-            1f);
+        linear.mergeAdapterIntoWeight(ops);
         linear.setLora(null, null, 0f);
       }
     }

@@ -89,6 +89,15 @@ public final class Linear {
     this.loraScale = scale;
   }
 
+  /**
+   * Folds the attached adapter into the weight, {@code W [out, in] += s · B [out, r] · A [r, in]},
+   * in float32 (see {@link Parameter#ensureFullPrecision}); the adapter stays attached.
+   */
+  public void mergeAdapterIntoWeight(Ops ops) {
+    weight.ensureFullPrecision(ops);
+    ops.gemm(weight.value(), loraB.value(), false, loraA.value(), false, loraScale, 1f);
+  }
+
   boolean hasLora() {
     return loraA != null;
   }

@@ -39,6 +39,16 @@ public final class Parameter {
     this.trainable = trainable;
   }
 
+  /**
+   * Replaces a value the backend stores in reduced precision (bf16) by a float32 copy: for weights
+   * that get trained or merged into, where updates below half a bf16 step would be rounded away.
+   */
+  public void ensureFullPrecision(Ops ops) {
+    if (ops.reducedPrecision(value)) {
+      value = ops.upload(ops.download(value), value.rows(), value.cols());
+    }
+  }
+
   /** The gradient, allocated (zero) on first call; only trainable parameters accumulate one. */
   public Tensor grad(Ops ops) {
     if (grad == null) {
