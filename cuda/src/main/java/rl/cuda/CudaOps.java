@@ -205,66 +205,52 @@ public final class CudaOps implements Ops {
 
   // ---- memory ----
 
+  /** A new device tensor of float32 or bf16 elements; zero-filled when asked. */
+  private CudaTensor allocate(int rows, int cols, boolean halves, boolean zeroed) {
+    long bytes = (halves ? 2L : 4L) * rows * cols;
+    CudaTensor t =
+        new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols, halves);
+    if (zeroed) {
+      Cuda.check(cudaMemset(CudaTensor.at(t.address()), 0, bytes), "cudaMemset");
+    }
+    return t;
+  }
+
+  private static void requireLength(float[] data, int rows, int cols, String what) {
+    if (data.length != (long) rows * cols) {
+      throw new IllegalArgumentException(
+          data.length + " values for a [" + rows + ", " + cols + "] " + what);
+    }
+  }
+
   @Override
   public synchronized Tensor zeros(int rows, int cols) {
     graphs.requireEager("zeros");
-    long bytes = 4L * rows * cols;
-    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols);
-    Cuda.check(cudaMemset(CudaTensor.at(t.address()), 0, bytes), "cudaMemset");
-    return t;
+    return allocate(rows, cols, false, true);
   }
 
   @Override
   public synchronized Tensor upload(float[] data, int rows, int cols) {
     graphs.requireEager("upload");
-    if (data.length != (long) rows * cols) {
-      throw new IllegalArgumentException(
-          data.length + " values for a [" + rows + ", " + cols + "] tensor");
-    }
-    long bytes = 4L * data.length;
-    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols);
-    if (data.length > 0) {
-      try (FloatPointer host = new FloatPointer(data)) {
-        toDevice(t.address(), host, bytes, "tensor");
-      }
-    }
+    requireLength(data, rows, cols, "tensor");
+    CudaTensor t = allocate(rows, cols, false, false);
+    write(t, data);
     return t;
   }
 
   @Override
   public synchronized Tensor uploadWeight(float[] data, int rows, int cols) {
     graphs.requireEager("uploadWeight");
-    if (!bf16) {
-      return upload(data, rows, cols);
-    }
-    if (data.length != (long) rows * cols) {
-      throw new IllegalArgumentException(
-          data.length + " values for a [" + rows + ", " + cols + "] weight");
-    }
-    long bytes = 2L * data.length;
-    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols, true);
-    if (data.length > 0) {
-      short[] halves = new short[data.length];
-      for (int i = 0; i < data.length; i++) {
-        halves[i] = toBf16(data[i]);
-      }
-      try (ShortPointer host = new ShortPointer(halves)) {
-        toDevice(t.address(), host, bytes, "bf16 weight");
-      }
-    }
+    requireLength(data, rows, cols, "weight");
+    CudaTensor t = allocate(rows, cols, bf16, false);
+    write(t, data);
     return t;
   }
 
   @Override
   public synchronized Tensor zerosCache(int rows, int cols) {
     graphs.requireEager("zerosCache");
-    if (!bf16) {
-      return zeros(rows, cols);
-    }
-    long bytes = 2L * rows * cols;
-    CudaTensor t = new CudaTensor(CudaTensor.Allocation.allocate(cuda, bytes), 0, rows, cols, true);
-    Cuda.check(cudaMemset(CudaTensor.at(t.address()), 0, bytes), "cudaMemset");
-    return t;
+    return allocate(rows, cols, bf16, true);
   }
 
   @Override
