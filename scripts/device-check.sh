@@ -34,7 +34,7 @@ if [ "${CHECKS:-1}" = 1 ]; then
       --details=tree --disable-banner > "$LOGS/checks-$precision.log" 2>&1
     tail -n 100 "$LOGS/checks-$precision.log"
     grep -Eq "\[ +0 tests failed" "$LOGS/checks-$precision.log" || status=1
-    grep -Eq "tests successful +[1-9]" "$LOGS/checks-$precision.log" || status=1
+    grep -Eq "\[ +[1-9][0-9]* tests successful" "$LOGS/checks-$precision.log" || status=1
   done
 fi
 if [ "${BENCH:-0}" = 1 ]; then

@@ -1,8 +1,10 @@
 #!/bin/sh
 # On the GPU machine (after scripts/device-pack.sh here): where a generation run's GPU time goes,
 # kernel by kernel, through Nsight Compute (one metric, gpu__time_duration, so each kernel is
-# replayed once). Short run by default: SHAPE=qwen2.5-0.5b, 256 sequences, 16 new tokens.
-# Prints the kernels by total time; the raw CSV goes to $OUT/ncu.csv when OUT is set.
+# replayed once). Short run by default: SHAPE=qwen2.5-0.5b, 256 sequences, 16 new tokens; with
+# WHAT=learn one learner step (16 x 512 tokens) instead, timed after its warm-up step.
+# Prints the kernels by total time (a generation run's prefill and decode steps apart); the raw
+# CSV goes to $OUT/ncu-$WHAT.csv when OUT is set.
 set -u
 D=.device
 LOGS=${OUT:-/tmp/rl-device}
@@ -12,26 +14,44 @@ export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export RL_CUDA_CACHE=/tmp/rl-cuda-cache
 CP=$(ls "$D"/lib/*.jar | tr '\n' ':')
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
+WHAT=${WHAT:-generate}
+SHAPE=${SHAPE:-qwen2.5-0.5b}
+if [ "$WHAT" = learn ]; then
+  MAIN="rl.learner.LearnerBenchmark $SHAPE ${SEQUENCES:-16} 512 8192 1"
+else
+  MAIN="rl.sampler.SamplerBenchmark $SHAPE 128 ${NEW:-16} 8 ${SEQUENCES:-256}"
+fi
 "$NCU" --metrics gpu__time_duration.sum --csv --print-units base \
   /tmp/rl-java/runtime/bin/java --enable-native-access=ALL-UNNAMED \
   --sun-misc-unsafe-memory-access=allow -Xmx16g ${JAVA_OPTS:-} -Drl.backend=cuda -cp "$CP" \
-  rl.sampler.SamplerBenchmark "${SHAPE:-qwen2.5-0.5b}" 128 "${NEW:-16}" 8 "${SEQUENCES:-256}" \
-  > "$LOGS/ncu.csv" 2> "$LOGS/ncu.err"
-tail -n 3 "$LOGS/ncu.err"
-python3 - "$LOGS/ncu.csv" <<'PY'
+  $MAIN > "$LOGS/ncu-$WHAT.csv" 2> "$LOGS/ncu-$WHAT.err"
+tail -n 3 "$LOGS/ncu-$WHAT.err"
+python3 - "$LOGS/ncu-$WHAT.csv" "$WHAT" <<'PY'
 import csv, sys, collections
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
 head = rows[0]
 name, metric, value = head.index("Kernel Name"), head.index("Metric Name"), head.index("Metric Value")
-total, count = collections.Counter(), collections.Counter()
-for r in rows[1:]:
-    if r[metric] == "gpu__time_duration.sum":
-        k = r[name].split("(")[0][:60]
-        total[k] += float(r[value].replace(",", ""))
+launches = [(r[name].split("(")[0][:60], float(r[value].replace(",", "")))
+            for r in rows[1:] if r[metric] == "gpu__time_duration.sum"]
+if sys.argv[2] == "learn":
+    # The benchmark's warm-up step, then the measured one: each ends with AdamW launches.
+    ends = [i for i, (k, _) in enumerate(launches) if k == "adamw"]
+    starts = [i for i in range(1, len(ends)) if ends[i] != ends[i - 1] + 1]
+    first = ends[starts[0] - 1] + 1 if starts else 0
+    phases = {"learner step after warm-up": launches[first:]}
+else:
+    # Prefill ends with the first sampling launch; every later launch belongs to a decode step.
+    first = next(i for i, (k, _) in enumerate(launches) if k == "sample_rows") + 1
+    steps = sum(1 for k, _ in launches[first:] if k == "sample_rows")
+    phases = {"prefill": launches[:first], f"decode ({steps} steps)": launches[first:]}
+for phase, part in phases.items():
+    total, count = collections.Counter(), collections.Counter()
+    for k, ns in part:
+        total[k] += ns
         count[k] += 1
-all_ns = sum(total.values())
-print(f"{'kernel':60s} {'calls':>7s} {'total ms':>9s} {'share':>6s} {'mean us':>8s}")
-for k, ns in total.most_common(20):
-    print(f"{k:60s} {count[k]:7d} {ns/1e6:9.2f} {100*ns/all_ns:5.1f}% {ns/count[k]/1e3:8.1f}")
-print(f"all kernels: {all_ns/1e6:.1f} ms in {sum(count.values())} launches")
+    all_ns = sum(total.values())
+    print(f"\n{phase}: {all_ns/1e6:.2f} ms of kernels in {len(part)} launches")
+    print(f"{'kernel':60s} {'calls':>7s} {'total ms':>9s} {'share':>6s} {'mean us':>8s}")
+    for k, ns in total.most_common(22):
+        print(f"{k:60s} {count[k]:7d} {ns/1e6:9.2f} {100*ns/all_ns:5.1f}% {ns/count[k]/1e3:8.1f}")
 PY

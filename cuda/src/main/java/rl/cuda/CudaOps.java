@@ -36,8 +36,15 @@ import rl.core.tensor.Tensor;
 public final class CudaOps implements Ops {
   private static final int BLOCK = 256;
 
-  /** Cap on the logits scratch of the output head, in floats (64 MiB), as in Nd4jOps. */
-  static final int LOGITS_CHUNK_FLOATS = 1 << 24;
+  /**
+   * Cap on the logits scratch of the output head, in floats (1 GiB): chunks of about 1,800 rows
+   * over a 150k vocabulary keep the head's products and kernels busy (64 MiB chunks of 110 rows
+   * left most of the GPU idle).
+   */
+  static final int LOGITS_CHUNK_FLOATS = 1 << 28;
+
+  /** Threads per row of the output-head kernels (kernels.cu's HEAD_THREADS). */
+  private static final int HEAD_THREADS = 1024;
 
   private final Cuda cuda;
   private final Kernels kernels;
@@ -982,13 +989,17 @@ public final class CudaOps implements Ops {
       return;
     }
     AttentionGrid grid = AttentionGrid.of(numHeads, numKvHeads, headSize);
-    long seq = layout(batch);
     CudaTensor keys = any(k);
     CudaTensor values = any(v);
     if (keys.bf16 != values.bf16) {
       throw new IllegalArgumentException(
           "attention keys " + k + " and values " + v + " differ in precision");
     }
+    if (byProducts(batch, numHeads)) {
+      new ProductAttention(batch, numHeads, numKvHeads, headSize).forward(out, lse, q, k, v);
+      return;
+    }
+    long seq = layout(batch);
     kernels.launch(
         ATTENTION_KERNELS[keys.bf16 ? 1 : 0][grid.level()],
         maxQueries,
@@ -1074,6 +1085,11 @@ public final class CudaOps implements Ops {
       return;
     }
     AttentionGrid grid = AttentionGrid.of(numHeads, numKvHeads, headSize);
+    if (byProducts(batch, numHeads)) {
+      new ProductAttention(batch, numHeads, numKvHeads, headSize)
+          .backward(dq, dk, dv, dout, out, lse, q, k, v);
+      return;
+    }
     long seq = layout(batch);
     // D = rowsum(dO ∘ O) per query row and head, written by pass 1 for pass 2.
     long deltaBytes = 4L * q.rows() * numHeads;
@@ -1129,6 +1145,496 @@ public final class CudaOps implements Ops {
             .f32(grid.scale()));
   }
 
+  // ---- attention through batched products ----
+
+  /**
+   * Which attention implementation runs, from {@code -Drl.cuda.attention}: {@code auto} (default:
+   * batched tensor-core products for prefill and training where padding wastes little, the flash
+   * kernels for decode steps), {@code products} or {@code flash} (each wherever it can).
+   */
+  enum AttentionPath {
+    AUTO,
+    PRODUCTS,
+    FLASH
+  }
+
+  private AttentionPath attentionPath = configuredAttentionPath();
+
+  static AttentionPath configuredAttentionPath() {
+    String path = System.getProperty("rl.cuda.attention", "auto");
+    return switch (path) {
+      case "auto" -> AttentionPath.AUTO;
+      case "products" -> AttentionPath.PRODUCTS;
+      case "flash" -> AttentionPath.FLASH;
+      default ->
+          throw new IllegalArgumentException(
+              "rl.cuda.attention: '" + path + "' is unknown, expected auto, products or flash");
+    };
+  }
+
+  /** For tests: runs every later attention call through {@code path}. */
+  synchronized void useAttentionPath(AttentionPath path) {
+    attentionPath = path;
+  }
+
+  /**
+   * Score elements (sequences · heads · queries · keys) one chunk of the product path holds: 2^27,
+   * 0.5 GiB of float32 scores plus as much again for the backward's dP and the E-typed P and dS. A
+   * single sequence above it runs on the flash kernels.
+   */
+  static final long PRODUCT_SCORES_BUDGET = 1L << 27;
+
+  /**
+   * Whether attention over {@code batch} goes through batched products: scores of one sequence fit
+   * the budget, and (auto) it is no decode step and the padding to the longest sequence at most
+   * quadruples the score work.
+   */
+  private boolean byProducts(AttentionBatch batch, int numHeads) {
+    long perSequence = (long) numHeads * batch.maxQueries() * batch.maxKeys();
+    if (attentionPath == AttentionPath.FLASH || perSequence > PRODUCT_SCORES_BUDGET) {
+      return false;
+    }
+    if (attentionPath == AttentionPath.PRODUCTS) {
+      return true;
+    }
+    if (batch.maxQueries() < 2) {
+      return false;
+    }
+    long real = 0;
+    for (int s = 0; s < batch.sequences(); s++) {
+      real += (long) batch.queryCount()[s] * batch.keyCount()[s];
+    }
+    long padded = (long) batch.sequences() * batch.maxQueries() * batch.maxKeys();
+    return padded <= 4 * real;
+  }
+
+  /** Named device scratch of the product path, grown on demand and kept. */
+  private final java.util.Map<String, CudaTensor.Allocation> productScratch =
+      new java.util.HashMap<>();
+
+  private long productScratch(String name, long bytes) {
+    CudaTensor.Allocation a = productScratch.get(name);
+    if (a == null || a.bytes < bytes) {
+      productScratch.remove(name);
+      a = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 1 << 16));
+      productScratch.put(name, a);
+    }
+    return a.address;
+  }
+
+  private static final long BATCHED_TAG = 4;
+
+  /**
+   * Row-major batched product {@code c_i = alpha · op(a_i) · op(b_i)} over {@code batch} blocks at
+   * fixed element strides: a and b of {@code type} (CUDA_R_16BF or CUDA_R_32F), c float32 [m, n].
+   */
+  private void batchedProduct(
+      long c,
+      long a,
+      boolean transA,
+      long b,
+      boolean transB,
+      int m,
+      int n,
+      int k,
+      long strideA,
+      long strideB,
+      long strideC,
+      int batch,
+      float alpha,
+      int type) {
+    alphaHost.put(0, alpha);
+    betaHost.put(0, 0f);
+    if (!graphs.admit(
+        BATCHED_TAG,
+        (transA ? 1 : 0) | (transB ? 2 : 0),
+        m,
+        n,
+        k,
+        strideA,
+        strideB,
+        strideC,
+        batch,
+        Float.floatToRawIntBits(alpha),
+        type,
+        a,
+        b,
+        c)) {
+      return;
+    }
+    // Row-major c = op(a)·op(b) is column-major cᵀ = op(b)ᵀ·op(a)ᵀ; leading dims are the stored
+    // row-major widths.
+    checkBlas(
+        cublasGemmStridedBatchedEx(
+            blas,
+            transB ? CUBLAS_OP_T : CUBLAS_OP_N,
+            transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+            n,
+            m,
+            k,
+            alphaHost,
+            CudaTensor.at(b),
+            type,
+            transB ? k : n,
+            strideB,
+            CudaTensor.at(a),
+            type,
+            transA ? m : k,
+            strideA,
+            betaHost,
+            CudaTensor.at(c),
+            CUDA_R_32F,
+            n,
+            strideC,
+            batch,
+            CUBLAS_COMPUTE_32F,
+            CUBLAS_GEMM_DEFAULT),
+        "cublasGemmStridedBatchedEx");
+  }
+
+  /**
+   * Attention of one call through batched products, chunk by chunk of sequences: padded blocks per
+   * (sequence, key/value head) with the group's query heads stacked, so {@code G · Tq} query rows
+   * share one product with the {@code Tk} keys (see kernels.cu). In bf16 precision the padded
+   * operands and P, dS are bf16 (tensor cores, float32 accumulation); otherwise float32.
+   */
+  private final class ProductAttention {
+    final int sequences, group, numHeads, numKvHeads, headSize, queries, keys, chunk;
+    final long seq;
+    final int type, elementBytes;
+    final float scale;
+
+    ProductAttention(AttentionBatch batch, int numHeads, int numKvHeads, int headSize) {
+      this.sequences = batch.sequences();
+      this.numHeads = numHeads;
+      this.numKvHeads = numKvHeads;
+      this.group = numHeads / numKvHeads;
+      this.headSize = headSize;
+      this.queries = batch.maxQueries();
+      this.keys = Math.max(1, batch.maxKeys());
+      long perSequence = (long) numHeads * queries * keys;
+      this.chunk = (int) Math.max(1, Math.min(sequences, PRODUCT_SCORES_BUDGET / perSequence));
+      this.seq = layout(batch);
+      this.type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
+      this.elementBytes = bf16 ? 2 : 4;
+      this.scale = (float) (1.0 / Math.sqrt(headSize));
+    }
+
+    /** Elements of the chunk's padded query blocks [B, G, Tq, D] and key blocks [B, Tk, D]. */
+    long queryElements() {
+      return (long) chunk * numHeads * queries * headSize;
+    }
+
+    long keyElements() {
+      return (long) chunk * numKvHeads * keys * headSize;
+    }
+
+    long scoreElements() {
+      return (long) chunk * numHeads * queries * keys;
+    }
+
+    /** Gathers the rows of {@code src} for sequences [s0, s0 + n) into padded blocks at dst. */
+    void pack(long dst, Tensor src, int s0, int n, boolean asQueries) {
+      CudaTensor x = any(src);
+      String kernel =
+          x.bf16
+              ? (bf16 ? "pack_rows_bf16" : null)
+              : (bf16 ? "pack_rows_f32_bf16" : "pack_rows_f32");
+      if (kernel == null) {
+        throw new IllegalArgumentException(
+            "attention input " + src + " is bf16 but CudaOps runs in float32 precision");
+      }
+      int g = asQueries ? group : 1;
+      int rows = asQueries ? queries : keys;
+      long total = (long) n * numKvHeads * g * rows * headSize;
+      kernels.launch(
+          kernel,
+          Kernels.gridFor(total, BLOCK),
+          1,
+          1,
+          BLOCK,
+          0,
+          kernels
+              .args()
+              .ptr(dst)
+              .ptr(x)
+              .ptr(seq)
+              .i32(sequences)
+              .i32(s0)
+              .i32(asQueries ? 0 : 2)
+              .i32(g)
+              .i32(numKvHeads)
+              .i32(rows)
+              .i32(headSize)
+              .i64(total));
+    }
+
+    /**
+     * Scatters padded float32 blocks back into rows of dst: mode 0 stores, 1 adds, 2 atomically.
+     */
+    void unpack(Tensor dst, long src, int s0, int n, boolean asQueries, int mode) {
+      int g = asQueries ? group : 1;
+      int rows = asQueries ? queries : keys;
+      long total = (long) n * numKvHeads * g * rows * headSize;
+      kernels.launch(
+          "unpack_rows",
+          Kernels.gridFor(total, BLOCK),
+          1,
+          1,
+          BLOCK,
+          0,
+          kernels
+              .args()
+              .ptr(t(dst))
+              .ptr(src)
+              .ptr(seq)
+              .i32(sequences)
+              .i32(s0)
+              .i32(asQueries ? 0 : 2)
+              .i32(g)
+              .i32(numKvHeads)
+              .i32(rows)
+              .i32(headSize)
+              .i64(total)
+              .i32(mode));
+    }
+
+    void forward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v) {
+      long qp = productScratch("q", elementBytes * queryElements());
+      long kp = productScratch("k", elementBytes * keyElements());
+      long vp = productScratch("v", elementBytes * keyElements());
+      long scores = productScratch("scores", 4 * scoreElements());
+      long probs = productScratch("probs", elementBytes * scoreElements());
+      long op = productScratch("out", 4 * queryElements());
+      int rows = group * queries;
+      for (int s0 = 0; s0 < sequences; s0 += chunk) {
+        int n = Math.min(chunk, sequences - s0);
+        int blocks = n * numKvHeads;
+        pack(qp, q, s0, n, true);
+        pack(kp, k, s0, n, false);
+        pack(vp, v, s0, n, false);
+        // scores [B, G·Tq, Tk] = scale · Q · Kᵀ
+        batchedProduct(
+            scores,
+            qp,
+            false,
+            kp,
+            true,
+            rows,
+            keys,
+            headSize,
+            (long) rows * headSize,
+            (long) keys * headSize,
+            (long) rows * keys,
+            blocks,
+            scale,
+            type);
+        kernels.launch(
+            bf16 ? "softmax_rows_bf16" : "softmax_rows_f32",
+            blocks * rows,
+            1,
+            1,
+            SOFTMAX_THREADS,
+            0,
+            kernels
+                .args()
+                .ptr(probs)
+                .ptr(t(lse))
+                .ptr(scores)
+                .ptr(seq)
+                .i32(sequences)
+                .i32(s0)
+                .i32(group)
+                .i32(numKvHeads)
+                .i32(queries)
+                .i32(keys));
+        // out [B, G·Tq, D] = P · V
+        batchedProduct(
+            op,
+            probs,
+            false,
+            vp,
+            false,
+            rows,
+            headSize,
+            keys,
+            (long) rows * keys,
+            (long) keys * headSize,
+            (long) rows * headSize,
+            blocks,
+            1f,
+            type);
+        unpack(out, op, s0, n, true, 0);
+      }
+    }
+
+    void backward(
+        Tensor dq,
+        Tensor dk,
+        Tensor dv,
+        Tensor dout,
+        Tensor out,
+        Tensor lse,
+        Tensor q,
+        Tensor k,
+        Tensor v) {
+      long qp = productScratch("q", elementBytes * queryElements());
+      long kp = productScratch("k", elementBytes * keyElements());
+      long vp = productScratch("v", elementBytes * keyElements());
+      long dop = productScratch("dout", elementBytes * queryElements());
+      long delta = productScratch("delta", 4L * chunk * numHeads * queries);
+      long scores = productScratch("scores", 4 * scoreElements());
+      long dprobs = productScratch("dprobs", 4 * scoreElements());
+      long probs = productScratch("probs", elementBytes * scoreElements());
+      long dscores = productScratch("dscores", elementBytes * scoreElements());
+      long dqp = productScratch("out", 4 * queryElements());
+      long dkp = productScratch("dk", 4 * keyElements());
+      long dvp = productScratch("dv", 4 * keyElements());
+      int rows = group * queries;
+      long queryStride = (long) rows * headSize;
+      long keyStride = (long) keys * headSize;
+      long scoreStride = (long) rows * keys;
+      for (int s0 = 0; s0 < sequences; s0 += chunk) {
+        int n = Math.min(chunk, sequences - s0);
+        int blocks = n * numKvHeads;
+        pack(qp, q, s0, n, true);
+        pack(kp, k, s0, n, false);
+        pack(vp, v, s0, n, false);
+        pack(dop, dout, s0, n, true);
+        long deltaRows = (long) blocks * rows;
+        kernels.launch(
+            "attention_delta",
+            (int) ((deltaRows * 32 + BLOCK - 1) / BLOCK),
+            1,
+            1,
+            BLOCK,
+            0,
+            kernels
+                .args()
+                .ptr(delta)
+                .ptr(t(dout))
+                .ptr(t(out))
+                .ptr(seq)
+                .i32(sequences)
+                .i32(s0)
+                .i32(group)
+                .i32(numKvHeads)
+                .i32(queries)
+                .i32(headSize)
+                .i64(deltaRows));
+        // scores = scale · Q · Kᵀ and dP = dO · Vᵀ, both [B, G·Tq, Tk]
+        batchedProduct(
+            scores,
+            qp,
+            false,
+            kp,
+            true,
+            rows,
+            keys,
+            headSize,
+            queryStride,
+            keyStride,
+            scoreStride,
+            blocks,
+            scale,
+            type);
+        batchedProduct(
+            dprobs,
+            dop,
+            false,
+            vp,
+            true,
+            rows,
+            keys,
+            headSize,
+            queryStride,
+            keyStride,
+            scoreStride,
+            blocks,
+            1f,
+            type);
+        long total = (long) blocks * rows * keys;
+        kernels.launch(
+            bf16 ? "softmax_backward_bf16" : "softmax_backward_f32",
+            Kernels.gridFor(total, BLOCK),
+            1,
+            1,
+            BLOCK,
+            0,
+            kernels
+                .args()
+                .ptr(probs)
+                .ptr(dscores)
+                .ptr(scores)
+                .ptr(dprobs)
+                .ptr(delta)
+                .ptr(t(lse))
+                .ptr(seq)
+                .i32(sequences)
+                .i32(s0)
+                .i32(group)
+                .i32(numKvHeads)
+                .i32(queries)
+                .i32(keys)
+                .f32(scale)
+                .i64(total));
+        // dV = Pᵀ · dO and dK = dSᵀ · Q [B, Tk, D] (summing the group's heads); dQ = dS · K
+        batchedProduct(
+            dvp,
+            probs,
+            true,
+            dop,
+            false,
+            keys,
+            headSize,
+            rows,
+            scoreStride,
+            queryStride,
+            keyStride,
+            blocks,
+            1f,
+            type);
+        batchedProduct(
+            dkp,
+            dscores,
+            true,
+            qp,
+            false,
+            keys,
+            headSize,
+            rows,
+            scoreStride,
+            queryStride,
+            keyStride,
+            blocks,
+            1f,
+            type);
+        batchedProduct(
+            dqp,
+            dscores,
+            false,
+            kp,
+            false,
+            rows,
+            headSize,
+            keys,
+            scoreStride,
+            keyStride,
+            queryStride,
+            blocks,
+            1f,
+            type);
+        unpack(dq, dqp, s0, n, true, 1);
+        // Sequences may share key rows (a decode batch's cache): accumulate atomically.
+        unpack(dk, dkp, s0, n, false, 2);
+        unpack(dv, dvp, s0, n, false, 2);
+      }
+    }
+  }
+
+  /** Threads per row of the product path's softmax. */
+  private static final int SOFTMAX_THREADS = 128;
+
   /** Scratch for the attention backward's per-row D = rowsum(dO ∘ O). */
   private CudaTensor.Allocation attentionDelta;
 
@@ -1159,6 +1665,18 @@ public final class CudaOps implements Ops {
     return logitsScratch;
   }
 
+  private CudaTensor logitGradientScratch;
+
+  /** A bf16 [chunk, V] tensor for the head's logit gradients, reused across calls. */
+  private CudaTensor logitGradientScratch(int vocab, int chunk) {
+    if (logitGradientScratch == null
+        || logitGradientScratch.cols() != vocab
+        || logitGradientScratch.rows() < chunk) {
+      logitGradientScratch = allocate(chunk, vocab, true, false);
+    }
+    return logitGradientScratch;
+  }
+
   @Override
   public synchronized void targetLogprobs(
       float[] out, Tensor hidden, Tensor head, int[] targets, float temperature) {
@@ -1182,7 +1700,7 @@ public final class CudaOps implements Ops {
           count,
           1,
           1,
-          BLOCK,
+          HEAD_THREADS,
           0,
           kernels
               .args()
@@ -1215,27 +1733,34 @@ public final class CudaOps implements Ops {
     CudaTensor scratch = logitsChunk(vocab, rows);
     int chunk = scratch.rows();
     Tensor grads = upload(java.util.Arrays.copyOf(dlogprob, rows), 1, rows);
+    // With a bf16 head the logit gradients go straight to bf16, the precision their product with
+    // the head reads anyway (no float32 round trip through to_bf16); with a trained head they
+    // stay float32, in place.
+    boolean bf16Gradients = any(head).bf16 && dhead == null;
+    CudaTensor gradScratch = bf16Gradients ? logitGradientScratch(vocab, chunk) : null;
     for (int start = 0; start < rows; start += chunk) {
       int count = Math.min(chunk, rows - start);
       Tensor block = rows(scratch, 0, count);
       Tensor hiddenRows = rows(hidden, start, count);
       gemm(block, hiddenRows, false, head, true, 1f / temperature, 0f);
+      Tensor gradient = bf16Gradients ? rows(gradScratch, 0, count) : block;
       long targetsOnDevice = ints(java.util.Arrays.copyOfRange(targets, start, start + count));
       kernels.launch(
-          "target_logprobs_backward",
+          bf16Gradients ? "target_logprobs_backward_bf16" : "target_logprobs_backward",
           count,
           1,
           1,
-          BLOCK,
+          HEAD_THREADS,
           0,
           kernels
               .args()
+              .ptr(any(gradient))
               .ptr(t(block))
               .ptr(t(grads).address() + 4L * start)
               .ptr(targetsOnDevice)
               .i32(vocab)
               .f32(1f / temperature));
-      gemm(rows(dhidden, start, count), block, false, head, false, 1f, 1f);
+      gemm(rows(dhidden, start, count), gradient, false, head, false, 1f, 1f);
       if (dhead != null) {
         gemm(dhead, block, true, hiddenRows, false, 1f, 1f);
       }

@@ -647,8 +647,199 @@ extern "C" __global__ void attention_backward_kv_d2(BACKWARD_KV_ARGS) { attentio
 extern "C" __global__ void attention_backward_kv_d4(BACKWARD_KV_ARGS) { attention_backward_kv<4>(BACKWARD_KV_CALL); }
 extern "C" __global__ void attention_backward_kv_d8(BACKWARD_KV_ARGS) { attention_backward_kv<8>(BACKWARD_KV_CALL); }
 
+// ---- attention through batched products (prefill and training) ----
+// CudaOps gathers a chunk of sequences into padded blocks, one per (sequence, key/value head)
+// b = sl · KVH + kh: queries (or dO) as [B, G, Tq, D] (the G query heads of the group stacked, so
+// one product serves the group), keys and values as [B, Tk, D], zero beyond a sequence's rows.
+// cuBLAS forms scores [B, G·Tq, Tk] and the products with them; these kernels gather, mask and
+// normalise, and scatter back. seq = {queryStart, queryCount, keyStart, keyCount}, S ints each;
+// s0 is the chunk's first sequence. E is the element type of the padded blocks (bf16 in reduced
+// precision, else float).
+
+// What row r of a padded [B, G, T] block layout is: sequence s, key/value head kh, group head g,
+// row t.
+struct PaddedRow {
+  int s, kh, g, t;
+};
+
+__device__ __forceinline__ PaddedRow padded_row(i64 r, int s0, int numKvHeads, int group, int rows) {
+  PaddedRow p;
+  p.t = (int) (r % rows);
+  i64 bg = r / rows;
+  p.g = (int) (bg % group);
+  i64 b = bg / group;
+  p.kh = (int) (b % numKvHeads);
+  p.s = s0 + (int) (b / numKvHeads);
+  return p;
+}
+
+// dst [B, group, rows, D] = the rows of src [N, KVH · group · D] that sequence s owns from
+// seq[field · S + s] on (field 0: queries, 2: keys), zero past its count seq[(field + 1) · S + s].
+template <typename T, typename E>
+__device__ void pack_rows(E* dst, const T* src, const int* seq, int sequences, int s0,
+                          int field, int group, int numKvHeads, int rows, int headSize, i64 total) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
+    int d = (int) (i % headSize);
+    PaddedRow p = padded_row(i / headSize, s0, numKvHeads, group, rows);
+    int start = seq[field * sequences + p.s], count = seq[(field + 1) * sequences + p.s];
+    float x = 0;
+    if (p.t < count) {
+      i64 width = (i64) numKvHeads * group * headSize;
+      x = load_f(src + (start + p.t) * width + (i64) (p.kh * group + p.g) * headSize + d);
+    }
+    store_f(dst + i, x);
+  }
+}
+
+#define PACK_ARGS(T, E) E* dst, const T* src, const int* seq, int sequences, int s0, int field, \
+    int group, int numKvHeads, int rows, int headSize, i64 total
+#define PACK_CALL dst, src, seq, sequences, s0, field, group, numKvHeads, rows, headSize, total
+extern "C" __global__ void pack_rows_f32(PACK_ARGS(float, float)) { pack_rows(PACK_CALL); }
+extern "C" __global__ void pack_rows_f32_bf16(PACK_ARGS(float, bf16)) { pack_rows(PACK_CALL); }
+extern "C" __global__ void pack_rows_bf16(PACK_ARGS(bf16, bf16)) { pack_rows(PACK_CALL); }
+
+// The inverse of pack_rows for float32 results: mode 0 stores, 1 adds, 2 adds atomically (key
+// rows that several sequences share).
+extern "C" __global__ void unpack_rows(float* dst, const float* src, const int* seq, int sequences,
+                                       int s0, int field, int group, int numKvHeads, int rows,
+                                       int headSize, i64 total, int mode) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
+    int d = (int) (i % headSize);
+    PaddedRow p = padded_row(i / headSize, s0, numKvHeads, group, rows);
+    int start = seq[field * sequences + p.s], count = seq[(field + 1) * sequences + p.s];
+    if (p.t >= count) continue;
+    i64 width = (i64) numKvHeads * group * headSize;
+    float* out = dst + (start + p.t) * width + (i64) (p.kh * group + p.g) * headSize + d;
+    if (mode == 0) *out = src[i];
+    else if (mode == 1) *out += src[i];
+    else atomicAdd(out, src[i]);
+  }
+}
+
+// Row r of scaled scores [B · G · Tq, Tk] → probabilities P (E) over the keys query t sees
+// (causal; zero elsewhere and on padding rows), and lse [N, NH] of the real rows. One block per row.
+template <typename E>
+__device__ void softmax_rows(E* probs, float* lse, const float* scores, const int* seq,
+                             int sequences, int s0, int group, int numKvHeads, int queries,
+                             int keys) {
+  __shared__ double scratch[32];
+  i64 r = blockIdx.x;
+  PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
+  int nq = seq[sequences + p.s];
+  int visible = p.t < nq ? seq[3 * sequences + p.s] - nq + p.t + 1 : 0;
+  const float* row = scores + r * keys;
+  E* out = probs + r * keys;
+  double m = -1.0 / 0.0;
+  for (int j = threadIdx.x; j < visible; j += blockDim.x) m = fmax(m, (double) row[j]);
+  m = block_max(m, scratch);
+  double sum = 0;
+  for (int j = threadIdx.x; j < visible; j += blockDim.x) sum += expf(row[j] - (float) m);
+  sum = block_sum(sum, scratch);
+  float inv = (float) (1.0 / sum);
+  for (int j = threadIdx.x; j < keys; j += blockDim.x) {
+    store_f(out + j, j < visible ? expf(row[j] - (float) m) * inv : 0.0f);
+  }
+  if (visible > 0 && threadIdx.x == 0) {
+    int numHeads = numKvHeads * group;
+    lse[(i64) (seq[p.s] + p.t) * numHeads + p.kh * group + p.g] = (float) (m + log(sum));
+  }
+}
+
+#define SOFTMAX_ARGS(E) E* probs, float* lse, const float* scores, const int* seq, int sequences, \
+    int s0, int group, int numKvHeads, int queries, int keys
+#define SOFTMAX_CALL probs, lse, scores, seq, sequences, s0, group, numKvHeads, queries, keys
+extern "C" __global__ void softmax_rows_f32(SOFTMAX_ARGS(float)) { softmax_rows(SOFTMAX_CALL); }
+extern "C" __global__ void softmax_rows_bf16(SOFTMAX_ARGS(bf16)) { softmax_rows(SOFTMAX_CALL); }
+
+// delta [B · G · Tq] = rowsum(dO ∘ O) of each real (query, head) row, 0 on padding rows: a warp
+// per row.
+extern "C" __global__ void attention_delta(float* delta, const float* dout, const float* out,
+                                           const int* seq, int sequences, int s0, int group,
+                                           int numKvHeads, int queries, int headSize, i64 rows) {
+  int lane = threadIdx.x & 31;
+  i64 r = (blockIdx.x * (i64) blockDim.x + threadIdx.x) >> 5;
+  if (r >= rows) return;
+  PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
+  float sum = 0;
+  if (p.t < seq[sequences + p.s]) {
+    i64 at = (seq[p.s] + p.t) * (i64) numKvHeads * group * headSize + (i64) (p.kh * group + p.g) * headSize;
+    for (int d = lane; d < headSize; d += 32) sum += dout[at + d] * out[at + d];
+  }
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffff, sum, o);
+  if (lane == 0) delta[r] = sum;
+}
+
+// From scaled scores and dP = dO · Vᵀ [B · G · Tq, Tk]: P = exp(score − lse) and the raw-score
+// gradient dS = scale · P ∘ (dP − delta), both E, zero where masked or padded.
+template <typename E>
+__device__ void softmax_backward(E* probs, E* dscores, const float* scores, const float* dprobs,
+                                 const float* delta, const float* lse, const int* seq,
+                                 int sequences, int s0, int group, int numKvHeads, int queries,
+                                 int keys, float scale, i64 total) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
+    i64 r = i / keys;
+    int j = (int) (i % keys);
+    PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
+    int nq = seq[sequences + p.s];
+    float prob = 0, ds = 0;
+    if (p.t < nq && j < seq[3 * sequences + p.s] - nq + p.t + 1) {
+      float rowLse = lse[(i64) (seq[p.s] + p.t) * numKvHeads * group + p.kh * group + p.g];
+      prob = expf(scores[i] - rowLse);
+      ds = scale * prob * (dprobs[i] - delta[r]);
+    }
+    store_f(probs + i, prob);
+    store_f(dscores + i, ds);
+  }
+}
+
+#define SOFTMAX_BACKWARD_ARGS(E) E* probs, E* dscores, const float* scores, const float* dprobs, \
+    const float* delta, const float* lse, const int* seq, int sequences, int s0, int group, \
+    int numKvHeads, int queries, int keys, float scale, i64 total
+#define SOFTMAX_BACKWARD_CALL probs, dscores, scores, dprobs, delta, lse, seq, sequences, s0, \
+    group, numKvHeads, queries, keys, scale, total
+extern "C" __global__ void softmax_backward_f32(SOFTMAX_BACKWARD_ARGS(float)) {
+  softmax_backward(SOFTMAX_BACKWARD_CALL);
+}
+extern "C" __global__ void softmax_backward_bf16(SOFTMAX_BACKWARD_ARGS(bf16)) {
+  softmax_backward(SOFTMAX_BACKWARD_CALL);
+}
+
+// log Σ_j exp(row[j]) over a row of V logits, for a block of HEAD_THREADS threads: one pass, each
+// thread keeping a running maximum and a double sum of float exponentials rescaled when the
+// maximum moves (float exp moves the sums by ~1e-7; double exp over 150k ids was the head's main
+// cost), float4 loads where the row allows. Every thread gets the result.
+#define HEAD_THREADS 1024
+__device__ double row_logsumexp(const float* row, int vocab, double* scratch) {
+  float m = -1.0f / 0.0f;
+  double sum = 0;
+  auto take = [&](float x) {
+    if (x > m) {
+      sum = sum * expf(m - x) + 1.0;
+      m = x;
+    } else {
+      sum += expf(x - m);
+    }
+  };
+  if ((vocab & 3) == 0 && (((unsigned long long) row) & 15) == 0) {
+    const float4* row4 = reinterpret_cast<const float4*>(row);
+    for (int j = threadIdx.x; j < vocab / 4; j += blockDim.x) {
+      float4 x = row4[j];
+      take(x.x);
+      take(x.y);
+      take(x.z);
+      take(x.w);
+    }
+  } else {
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) take(row[j]);
+  }
+  double top = block_max(m, scratch);
+  __syncthreads();
+  double total = block_sum(sum == 0 ? 0 : sum * exp(m - top), scratch);
+  return top + log(total);
+}
+
 // Per row of logits [rows, V]: out[n] = logits[n, target] − logsumexp(logits[n, :]); 0 where
-// target < 0. One block per row.
+// target < 0. One block of HEAD_THREADS per row.
 extern "C" __global__ void target_logprobs(float* out, const float* logits, const int* targets,
                                            int vocab) {
   __shared__ double scratch[32];
@@ -659,41 +850,45 @@ extern "C" __global__ void target_logprobs(float* out, const float* logits, cons
     return;
   }
   const float* row = logits + (i64) n * vocab;
-  double m = -1.0 / 0.0;
-  for (int j = threadIdx.x; j < vocab; j += blockDim.x) m = fmax(m, (double) row[j]);
-  m = block_max(m, scratch);
-  double sum = 0;
-  for (int j = threadIdx.x; j < vocab; j += blockDim.x) sum += exp(row[j] - m);
-  sum = block_sum(sum, scratch);
-  if (threadIdx.x == 0) out[n] = (float) (row[target] - (m + log(sum)));
+  double lse = row_logsumexp(row, vocab, scratch);
+  if (threadIdx.x == 0) out[n] = (float) (row[target] - lse);
 }
 
-// In place on logits [rows, V]: d logprob / d raw logit = g · (1[v = target] − p_v) / T with
-// g = dlogprob[n] (0 where target < 0). One block per row.
-extern "C" __global__ void target_logprobs_backward(float* logits, const float* dlogprob,
-                                                    const int* targets, int vocab, float invT) {
+// d logprob / d raw logit = g · (1[v = target] − p_v) / T with g = dlogprob[n] (0 where target <
+// 0), from logits [rows, V] into grad [rows, V] (G: float, in place allowed, or bf16 for a product
+// with a bf16 head). One block of HEAD_THREADS per row.
+template <typename G>
+__device__ void head_backward(G* grad, const float* logits, const float* dlogprob,
+                              const int* targets, int vocab, float invT) {
   __shared__ double scratch[32];
   int n = blockIdx.x;
   int target = targets[n];
-  float* row = logits + (i64) n * vocab;
-  double g = target < 0 ? 0 : dlogprob[n];
+  const float* row = logits + (i64) n * vocab;
+  G* out = grad + (i64) n * vocab;
+  float g = target < 0 ? 0.0f : dlogprob[n];
   if (g == 0) {
-    for (int j = threadIdx.x; j < vocab; j += blockDim.x) row[j] = 0;
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) store_f(out + j, 0.0f);
     return;
   }
-  double m = -1.0 / 0.0;
-  for (int j = threadIdx.x; j < vocab; j += blockDim.x) m = fmax(m, (double) row[j]);
-  m = block_max(m, scratch);
-  double sum = 0;
-  for (int j = threadIdx.x; j < vocab; j += blockDim.x) sum += exp(row[j] - m);
-  sum = block_sum(sum, scratch);
-  double lse = m + log(sum);
-  __syncthreads();
+  float lse = (float) row_logsumexp(row, vocab, scratch);
+  float scale = -g * invT;
   for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
-    float grad = (float) (-g * exp(row[j] - lse) * invT);
-    if (j == target) grad += (float) (g * invT);
-    row[j] = grad;
+    float d = scale * expf(row[j] - lse);
+    if (j == target) d += g * invT;
+    store_f(out + j, d);
   }
+}
+
+extern "C" __global__ void target_logprobs_backward(float* grad, const float* logits,
+                                                    const float* dlogprob, const int* targets,
+                                                    int vocab, float invT) {
+  head_backward(grad, logits, dlogprob, targets, vocab, invT);
+}
+
+extern "C" __global__ void target_logprobs_backward_bf16(bf16* grad, const float* logits,
+                                                         const float* dlogprob, const int* targets,
+                                                         int vocab, float invT) {
+  head_backward(grad, logits, dlogprob, targets, vocab, invT);
 }
 
 // One AdamW step; c1, c2 are the bias corrections 1 − β^step.
@@ -717,110 +912,170 @@ extern "C" __global__ void adamw(float* param, const float* grad, float* m, floa
 // cheaper than double over a 150k vocabulary, and moves the sums by ~1e-7): logprob under
 // softmax(logits · invT) over the whole vocabulary; greedy (first maximum) where uniform < 0,
 // else the first id whose cumulative probability, in id order, exceeds the uniform draw. One
-// block per row: each thread owns a contiguous chunk of ids, the chunk sums are scanned, and the
-// thread whose chunk holds the draw walks it. Only tokens and logprobs go back to the host.
+// block of SAMPLE_BLOCK threads per row, every read coalesced: one pass finds the maximum and the
+// normaliser; the draw is then located by narrowing, 32 warp segments of the vocabulary, 32
+// sub-segments of the chosen one, and a warp scan over the chosen sub-segment 32 ids at a time.
+// Only tokens and logprobs go back to the host.
 #define SAMPLE_BLOCK 1024
+#define SAMPLE_WARPS (SAMPLE_BLOCK / 32)
+
+// Warp-wide inclusive prefix sum.
+__device__ __forceinline__ double warp_scan(double x, int lane) {
+  for (int o = 1; o < 32; o <<= 1) {
+    double y = __shfl_up_sync(0xffffffff, x, o);
+    if (lane >= o) x += y;
+  }
+  return x;
+}
+
+// Probability mass of ids begin ... end - 1 for one warp (lanes strided, summed in double), and the
+// last id in it with probability > 0 (-1 if none); both in every lane.
+__device__ double warp_mass(const float* z, int begin, int end, float t, float logSum, int lane,
+                            int* lastPositive) {
+  double mass = 0;
+  int last = -1;
+  for (int v = begin + lane; v < end; v += 32) {
+    float p = expf(z[v] * t - logSum);
+    mass += p;
+    if (p > 0) last = v;
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    mass += __shfl_xor_sync(0xffffffff, mass, o);
+    last = max(last, __shfl_xor_sync(0xffffffff, last, o));
+  }
+  *lastPositive = last;
+  return mass;
+}
+
 extern "C" __global__ void sample_rows(const float* logits, int vocab, const double* invT,
                                        const double* uniform, int* tokens, double* logprobs) {
   __shared__ double scratch[32];
-  __shared__ double prefix[SAMPLE_BLOCK + 1];
+  __shared__ double prefix[SAMPLE_WARPS + 1];
+  __shared__ int lastOf[SAMPLE_WARPS];
   __shared__ int bestIndex[32];
-  __shared__ int found;
+  __shared__ int chosen, found;
+  __shared__ double before;
   int row = blockIdx.x;
   const float* z = logits + (i64) row * vocab;
-  double t = invT[row];
+  float t = (float) invT[row];
   double u = uniform[row];
-  // argmax, first index on ties
-  float bestValue = -1.0f / 0.0f;
-  int best = 0x7fffffff;
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  // Pass 1: argmax of the raw logits (first index on ties; ids rise within a thread) and a
+  // running sum of exp(z · t − m) rescaled whenever the maximum m moves.
+  float best = -1.0f / 0.0f, m = -1.0f / 0.0f;
+  int bestAt = 0x7fffffff;
+  double sum = 0;
   for (int v = threadIdx.x; v < vocab; v += blockDim.x) {
     float x = z[v];
-    if (x > bestValue || (x == bestValue && v < best)) {
-      bestValue = x;
-      best = v;
+    if (x > best) {
+      float y = x * t;
+      sum = sum * expf(m - y) + 1.0;
+      m = y;
+      best = x;
+      bestAt = v;
+    } else {
+      sum += expf(x * t - m);
     }
   }
+  float top = best;
+  int topIndex = bestAt;
   for (int o = 16; o > 0; o >>= 1) {
-    float ov = __shfl_xor_sync(0xffffffff, bestValue, o);
-    int oi = __shfl_xor_sync(0xffffffff, best, o);
-    if (ov > bestValue || (ov == bestValue && oi < best)) {
-      bestValue = ov;
-      best = oi;
+    float ov = __shfl_xor_sync(0xffffffff, top, o);
+    int oi = __shfl_xor_sync(0xffffffff, topIndex, o);
+    if (ov > top || (ov == top && oi < topIndex)) {
+      top = ov;
+      topIndex = oi;
     }
   }
-  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
   if (lane == 0) {
-    scratch[warp] = bestValue;
-    bestIndex[warp] = best;
+    scratch[warp] = top;
+    bestIndex[warp] = topIndex;
   }
   __syncthreads();
-  bestValue = (float) scratch[0];
-  best = bestIndex[0];
-  for (int w = 1; w < warps; w++) {
+  top = (float) scratch[0];
+  topIndex = bestIndex[0];
+  for (int w = 1; w < SAMPLE_WARPS; w++) {
     float wv = (float) scratch[w];
-    if (wv > bestValue || (wv == bestValue && bestIndex[w] < best)) {
-      bestValue = wv;
-      best = bestIndex[w];
+    if (wv > top || (wv == top && bestIndex[w] < topIndex)) {
+      top = wv;
+      topIndex = bestIndex[w];
     }
   }
-  double top = bestValue * t;
-  double sum = 0;
-  for (int v = threadIdx.x; v < vocab; v += blockDim.x) sum += expf((float) (z[v] * t - top));
-  sum = block_sum(sum, scratch);
-  double logSum = top + log(sum);
+  float topScaled = top * t;
+  __syncthreads();
+  double total = block_sum(sum == 0 ? 0.0 : sum * exp((double) m - topScaled), scratch);
+  double logSumExact = topScaled + log(total);
+  float logSum = (float) logSumExact;
   if (u < 0) {
     if (threadIdx.x == 0) {
-      tokens[row] = best;
-      logprobs[row] = z[best] * t - logSum;
+      tokens[row] = topIndex;
+      logprobs[row] = (double) z[topIndex] * t - logSumExact;
     }
     return;
   }
-  int chunk = (vocab + blockDim.x - 1) / blockDim.x;
-  int begin = threadIdx.x * chunk, end = min(vocab, begin + chunk);
-  double mass = 0;
-  int lastPositive = -1;
-  for (int v = begin; v < end; v++) {
-    double p = expf((float) (z[v] * t - logSum));
-    mass += p;
-    if (p > 0) lastPositive = v;
-  }
-  prefix[threadIdx.x + 1] = mass;
-  if (threadIdx.x == 0) {
-    prefix[0] = 0;
-    found = 0x7fffffff;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int i = 1; i <= blockDim.x; i++) prefix[i] += prefix[i - 1];
-  }
-  __syncthreads();
-  double before = prefix[threadIdx.x];
-  if (before <= u && u < before + mass) {
-    double cumulative = before;
-    for (int v = begin; v < end; v++) {
-      cumulative += expf((float) (z[v] * t - logSum));
-      if (cumulative > u) {
-        atomicMin(&found, v);  // at most one thread gets here; min guards rounding ties
-        break;
-      }
+  // Narrow the draw down: a segment per warp, then sub-segments of the chosen segment.
+  int span = vocab;
+  int base = 0;
+  double below = 0;
+  int fallback = -1;
+  for (int level = 0; level < 2; level++) {
+    int piece = ((span + SAMPLE_WARPS - 1) / SAMPLE_WARPS + 31) / 32 * 32;
+    int begin = min(base + warp * piece, base + span), end = min(begin + piece, base + span);
+    int last;
+    double mass = warp_mass(z, begin, end, t, logSum, lane, &last);
+    if (lane == 0) {
+      prefix[warp + 1] = mass;
+      lastOf[warp] = last;
     }
-  }
-  __syncthreads();
-  // Rounding can leave the total just under the draw: take the last id with probability > 0.
-  if (found == 0x7fffffff) {
-    int last = lastPositive;
-    for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(0xffffffff, last, o));
-    if (lane == 0) bestIndex[warp] = last;
     __syncthreads();
     if (threadIdx.x == 0) {
-      int l = bestIndex[0];
-      for (int w = 1; w < warps; w++) l = max(l, bestIndex[w]);
-      found = l < 0 ? best : l;
+      double c = below;
+      int pick = -1, lastAny = -1;
+      for (int w = 0; w < SAMPLE_WARPS; w++) {
+        if (lastOf[w] >= 0) lastAny = lastOf[w];
+        if (pick < 0 && u < c + prefix[w + 1]) {
+          pick = w;
+          before = c;
+        }
+        c += prefix[w + 1];
+      }
+      chosen = pick;
+      found = lastAny;  // where rounding leaves the total just under the draw
     }
     __syncthreads();
+    if (chosen < 0) {
+      fallback = found;
+      break;
+    }
+    below = before;
+    base = base + chosen * piece;
+    span = min(piece, vocab - base);
+    __syncthreads();
+  }
+  if (fallback < 0) {
+    // The chosen sub-segment, 32 ids at a time by warp 0: the first id whose cumulative
+    // probability exceeds the draw.
+    if (warp == 0) {
+      double c = below;
+      int pick = -1, lastPositive = -1;
+      for (int v0 = base; v0 < base + span && pick < 0; v0 += 32) {
+        int v = v0 + lane;
+        double p = v < base + span ? (double) expf(z[v] * t - logSum) : 0.0;
+        double inclusive = c + warp_scan(p, lane);
+        unsigned over = __ballot_sync(0xffffffff, inclusive > u && v < base + span);
+        unsigned positive = __ballot_sync(0xffffffff, p > 0);
+        if (positive) lastPositive = v0 + 31 - __clz(positive);
+        if (over) pick = v0 + __ffs(over) - 1;
+        c = __shfl_sync(0xffffffff, inclusive, 31);
+      }
+      if (lane == 0) found = pick >= 0 ? pick : lastPositive;
+    }
+    __syncthreads();
+    fallback = found;
   }
   if (threadIdx.x == 0) {
-    tokens[row] = found;
-    logprobs[row] = z[found] * t - logSum;
+    int token = fallback < 0 ? topIndex : fallback;
+    tokens[row] = token;
+    logprobs[row] = (double) z[token] * t - logSumExact;
   }
 }

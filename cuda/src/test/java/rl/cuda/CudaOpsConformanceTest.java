@@ -16,15 +16,23 @@ import rl.core.tensor.Nd4jOps;
  * Every {@code Ops} method of {@link CudaOps} against {@link Nd4jOps} on the same seeded inputs
  * ({@link OpsCases}), in both of CudaOps' precisions. Float32 on both sides with double
  * accumulation in the reductions, so the tolerance is 1e-5 relative (L2 over each output); in bf16
- * precision the outputs that read bf16 storage (names starting {@code reduced.}) get 1e-2: bf16
- * keeps 8 significant bits, 2^-9 ≈ 2e-3 relative rounding per stored value. NaN never passes.
- * Skipped without a GPU. With {@code -Drl.cuda.reference=FILE} the reference comes from a file that
- * {@link OpsCasesTest} wrote with ND4J on another machine (the GPU machine carries no ND4J).
+ * precision the outputs that read bf16 storage (names starting {@code reduced.}, and attention on
+ * the product path, whose operands are rounded to bf16) get 1e-2: bf16 keeps 8 significant bits,
+ * 2^-9 ≈ 2e-3 relative rounding per stored value. NaN never passes. Skipped without a GPU. With
+ * {@code -Drl.cuda.reference=FILE} the reference comes from a file that {@link OpsCasesTest} wrote
+ * with ND4J on another machine (the GPU machine carries no ND4J).
  */
 class CudaOpsConformanceTest {
   static final long SEED = 20261125L;
   static final double TOLERANCE = 1e-5;
   static final double BF16_TOLERANCE = 1e-2;
+
+  /**
+   * Precision and attention path: every case runs on both attention implementations (the product
+   * path rounds its operands to bf16 in bf16 precision, hence that tolerance for its attention).
+   */
+  static final List<String> VARIANTS =
+      List.of("fp32 FLASH", "fp32 PRODUCTS", "bf16 FLASH", "bf16 PRODUCTS");
 
   @Test
   void everyOpMatchesNd4jOps() throws Exception {
@@ -35,8 +43,11 @@ class CudaOpsConformanceTest {
     Map<String, float[]> reference =
         file.isEmpty() ? OpsCases.run(new Nd4jOps(), SEED) : OpsCases.read(Path.of(file));
     List<String> failures = new ArrayList<>();
-    for (String precision : List.of("fp32", "bf16")) {
+    for (String variant : VARIANTS) {
+      String precision = variant.split(" ")[0];
+      CudaOps.AttentionPath path = CudaOps.AttentionPath.valueOf(variant.split(" ")[1]);
       CudaOps ops = new CudaOps(cuda.get(), Kernels.defaultCacheDir(), precision);
+      ops.useAttentionPath(path);
       System.out.println("CudaOps on " + cuda.get() + "; kernels " + ops.kernelLog());
       Map<String, float[]> actual = OpsCases.run(ops, SEED);
       assertEquals(reference.keySet(), actual.keySet());
@@ -46,15 +57,15 @@ class CudaOpsConformanceTest {
             got.length == e.getValue().length
                 ? OpsCases.relativeError(got, e.getValue())
                 : Double.NaN;
-        double tolerance =
-            precision.equals("bf16") && e.getKey().startsWith("reduced.")
-                ? BF16_TOLERANCE
-                : TOLERANCE;
+        boolean bf16Inputs =
+            e.getKey().startsWith("reduced.")
+                || (path == CudaOps.AttentionPath.PRODUCTS && e.getKey().startsWith("attention"));
+        double tolerance = precision.equals("bf16") && bf16Inputs ? BF16_TOLERANCE : TOLERANCE;
         boolean ok = error <= tolerance;
         System.out.printf(
-            "%-5s %-32s %10.3e %s%n", precision, e.getKey(), error, ok ? "ok" : "FAIL");
+            "%-14s %-32s %10.3e %s%n", variant, e.getKey(), error, ok ? "ok" : "FAIL");
         if (!ok) {
-          failures.add(precision + " " + e.getKey() + " (" + error + " > " + tolerance + ")");
+          failures.add(variant + " " + e.getKey() + " (" + error + " > " + tolerance + ")");
         }
       }
     }

@@ -164,6 +164,8 @@ final class OpsCases {
     // with a group of 16 (several blocks per key/value head)
     attention(ops, random, out, "attentionDecodeHs64", decodeBatch(), 4, 64, 14, 2, 64);
     attention(ops, random, out, "attentionTrainHs128", trainingBatch(), 14, 14, 16, 1, 128);
+    // queries after earlier keys (a prefill continuing a cached prefix): causal offset
+    attention(ops, random, out, "attentionPrefill", prefillBatch(), 7, 24, 6, 2, 8);
 
     // reduced-precision storage (bf16 in CudaOps' default precision; exact elsewhere): a product
     // with a stored weight, one into it (an adapter merge), the embedding lookup of a stored table,
@@ -230,6 +232,23 @@ final class OpsCases {
     }
     out.put("sampleTokens", sampledAsFloats);
     out.put("sampleTokensLogprobs", logprobsAsFloats);
+    // a vocabulary large enough that the device kernel narrows the draw over several warps
+    int wideVocab = 40_000;
+    Tensor wideLogits = ops.upload(normal(random, 4 * wideVocab), 4, wideVocab);
+    int[] wideSampled = new int[4];
+    double[] wideLogprobs = new double[4];
+    ops.sampleTokens(
+        wideLogits,
+        new double[] {1, 0.8, 1, 1.5},
+        new double[] {0.37, 0.999, 0.00002, 0.61},
+        wideSampled,
+        wideLogprobs);
+    float[] wide = new float[8];
+    for (int i = 0; i < 4; i++) {
+      wide[i] = wideSampled[i];
+      wide[4 + i] = (float) wideLogprobs[i];
+    }
+    out.put("sampleTokensWideVocab", wide);
 
     // AdamW, third step
     Tensor param = ops.upload(normal(random, 7 * 5), 7, 5);
@@ -256,6 +275,14 @@ final class OpsCases {
         new int[] {1, 1, 1, 1},
         new int[] {0, 3, 20, 63},
         new int[] {3, 17, 44, 1});
+  }
+
+  /**
+   * Sequence 0: 4 new queries after 5 cached keys (rows 10..18); sequence 1: 3 of 3 (rows 0..2).
+   */
+  static AttentionBatch prefillBatch() {
+    return new AttentionBatch(
+        new int[] {0, 4}, new int[] {4, 3}, new int[] {10, 0}, new int[] {9, 3});
   }
 
   private static void attention(

@@ -9,11 +9,16 @@
 #define __shared__
 #define __forceinline__ inline
 struct rl_dim3 { unsigned x, y, z; };
+struct float4 { float x, y, z, w; };
 extern rl_dim3 threadIdx, blockIdx, blockDim, gridDim;
 inline void __syncthreads() {}
 inline void __syncwarp() {}
 template <class T> T __shfl_sync(unsigned, T v, int) { return v; }
 template <class T> T __shfl_xor_sync(unsigned, T v, int) { return v; }
+template <class T> T __shfl_up_sync(unsigned, T v, int) { return v; }
+inline unsigned __ballot_sync(unsigned, int p) { return p ? 1u : 0u; }
+inline int __clz(unsigned x) { return x ? __builtin_clz(x) : 32; }
+inline int __ffs(unsigned x) { return __builtin_ffs((int) x); }
 inline float atomicAdd(float* a, float v) { float o = *a; *a += v; return o; }
 inline double atomicAdd(double* a, double v) { double o = *a; *a += v; return o; }
 inline int atomicMin(int* a, int v) { int o = *a; *a = std::min(o, v); return o; }
