@@ -174,6 +174,21 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public void copyAll(List<Tensor> dst, List<Tensor> src) {
+    long t = System.nanoTime();
+    ops.copyAll(dst, src);
+    add(Kernel.COPY, t);
+  }
+
+  @Override
+  public List<Tensor> zerosLike(List<Tensor> like) {
+    long t = System.nanoTime();
+    List<Tensor> out = ops.zerosLike(like);
+    add(Kernel.ZEROS, t);
+    return out;
+  }
+
+  @Override
   public void scatterRows(Tensor dst, int[] dstRows, Tensor src) {
     long t = System.nanoTime();
     ops.scatterRows(dst, dstRows, src);

@@ -21,6 +21,7 @@ import rl.core.model.Decoder;
 import rl.core.model.HfModelConfig;
 import rl.core.tensor.Backends;
 import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
 import rl.learner.Learner;
 import rl.sampler.GenerationEngine;
 
@@ -36,6 +37,15 @@ import rl.sampler.GenerationEngine;
  */
 public final class RlStepBenchmark {
   private RlStepBenchmark() {}
+
+  /**
+   * Returns once the backend has finished the work queued so far: a device backend runs kernels
+   * asynchronously, and a one-value download waits for them (same stream).
+   */
+  private static void waitForDevice(Ops ops, Decoder model) {
+    Tensor b = model.linears().get(0).loraB().value();
+    ops.download(ops.rows(b, 0, 1));
+  }
 
   public static void main(String[] args) {
     String shape = args[0];
@@ -59,6 +69,8 @@ public final class RlStepBenchmark {
             new TrainingConfig(steps + 1, group, prompts, 1, 0, 0, microBatch, 0, false),
             1.0,
             newTokens);
+    // Colocated, as `rl train` runs: adapter syncs are device snapshots copied device to device.
+    learner.syncOnDevice(true);
     Decoder samplerModel = model.sharingBaseWeights();
     LoraAdapter.create(samplerModel, LoraConfig.DEFAULTS, 1);
     GenerationEngine engine =
@@ -103,10 +115,12 @@ public final class RlStepBenchmark {
       }
       long t2 = System.nanoTime();
       learner.rlStep(scored, engine.version());
+      waitForDevice(ops, model); // the step's queued device work is learning time
       long t3 = System.nanoTime();
       AdapterUpdate update = learner.adapterUpdate(step + 1);
       engine.updateAdapter(update);
       engine.step(); // idle: applies the update and nothing else
+      waitForDevice(ops, samplerModel); // until the sampler's copy has landed
       long t4 = System.nanoTime();
       double[] ms = {(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6};
       double total = (t4 - t0) / 1e6;
@@ -123,7 +137,7 @@ public final class RlStepBenchmark {
           ms[3],
           prompts * group,
           newTokens,
-          update.tensors().size());
+          update.size());
       if (step > 0) {
         for (int i = 0; i < 4; i++) {
           sums[i] += ms[i];

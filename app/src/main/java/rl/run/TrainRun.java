@@ -170,6 +170,10 @@ public final class TrainRun {
             config.sampling().temperature(),
             config.sampling().maxTokens());
 
+    // Sampler and learner share one backend here: syncs are device snapshots, copied device to
+    // device (on a GPU no adapter tensor crosses to the host).
+    learner.syncOnDevice(true);
+
     Path checkpoints = runDir.resolve("checkpoints");
     int firstStep = 0;
     if (resume) {

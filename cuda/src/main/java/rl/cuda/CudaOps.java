@@ -399,6 +399,77 @@ public final class CudaOps implements Ops {
         "cudaMemcpyAsync device to device");
   }
 
+  /**
+   * One kernel for all float32 pairs (a table of {dst, src, count} read by copy_all), so an adapter
+   * sync of hundreds of small tensors costs one table upload and one launch; pairs involving bf16
+   * go through {@link #copy}.
+   */
+  @Override
+  public synchronized void copyAll(java.util.List<Tensor> dst, java.util.List<Tensor> src) {
+    graphs.requireEager("copyAll");
+    if (dst.size() != src.size()) {
+      throw new IllegalArgumentException(
+          "copyAll: " + dst.size() + " destinations for " + src.size() + " sources");
+    }
+    int[] table = new int[6 * dst.size()];
+    int entries = 0;
+    long longest = 0;
+    for (int i = 0; i < dst.size(); i++) {
+      Tensor.requireShape(
+          "copyAll destination " + i, dst.get(i), src.get(i).rows(), src.get(i).cols());
+      CudaTensor to = any(dst.get(i));
+      CudaTensor from = any(src.get(i));
+      if (to.bf16 || from.bf16) {
+        copy(to, from);
+        continue;
+      }
+      long n = from.size();
+      if (n == 0) {
+        continue;
+      }
+      long[] entry = {to.address(), from.address(), n};
+      for (int w = 0; w < 3; w++) {
+        table[6 * entries + 2 * w] = (int) entry[w];
+        table[6 * entries + 2 * w + 1] = (int) (entry[w] >>> 32);
+      }
+      entries++;
+      longest = Math.max(longest, n);
+    }
+    for (int first = 0; first < entries; first += MAX_GRID_Y) {
+      int count = Math.min(MAX_GRID_Y, entries - first);
+      long at = ints(java.util.Arrays.copyOfRange(table, 6 * first, 6 * (first + count)));
+      kernels.launch(
+          "copy_all",
+          Math.min(Kernels.gridFor(longest, BLOCK), 64),
+          count,
+          1,
+          BLOCK,
+          0,
+          kernels.args().ptr(at));
+    }
+  }
+
+  /** The most blocks a launch may have along y (CUDA's limit). */
+  private static final int MAX_GRID_Y = 65_535;
+
+  /** Views into one uninitialised allocation, each float32 tensor 256-byte aligned. */
+  @Override
+  public synchronized java.util.List<Tensor> zerosLike(java.util.List<Tensor> like) {
+    long[] offsets = new long[like.size()];
+    long bytes = 0;
+    for (int i = 0; i < like.size(); i++) {
+      offsets[i] = bytes;
+      bytes += (4L * like.get(i).size() + 255) / 256 * 256;
+    }
+    CudaTensor.Allocation memory = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 256));
+    java.util.List<Tensor> out = new java.util.ArrayList<>(like.size());
+    for (int i = 0; i < like.size(); i++) {
+      Tensor t = like.get(i);
+      out.add(new CudaTensor(memory, offsets[i], t.rows(), t.cols(), false));
+    }
+    return out;
+  }
+
   @Override
   public synchronized void scatterRows(Tensor dst, int[] dstRows, Tensor src) {
     for (int r : dstRows) {

@@ -44,6 +44,17 @@ extern "C" __global__ void bf16_to_f32(float* out, const bf16* x, i64 n) {
   }
 }
 
+// For entry blockIdx.y of table {dst, src, n} (three i64 each, float32 addresses): dst[:n] = src[:n].
+extern "C" __global__ void copy_all(const i64* table) {
+  const i64* e = table + 3 * (i64) blockIdx.y;
+  float* dst = (float*) e[0];
+  const float* src = (const float*) e[1];
+  i64 n = e[2];
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    dst[i] = src[i];
+  }
+}
+
 extern "C" __global__ void fill_f32(float* x, i64 n, float value) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
     x[i] = value;

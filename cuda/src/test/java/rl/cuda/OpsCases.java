@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import rl.core.tensor.AttentionBatch;
@@ -46,6 +47,25 @@ final class OpsCases {
     Tensor writtenView = ops.rows(written, 3, 10);
     ops.write(writtenView, normal(random, 10 * 19));
     out.put("write", ops.download(written));
+    // an adapter sync's device half: a snapshot shaped like three tensors (one a row view), then
+    // copied back over other tensors
+    List<Tensor> sources =
+        List.of(
+            ops.upload(normal(random, 7), 1, 7),
+            ops.rows(x, 30, 4),
+            ops.upload(normal(random, 5), 5, 1));
+    List<Tensor> snapshot = ops.zerosLike(sources);
+    ops.copyAll(snapshot, sources);
+    List<Tensor> copies = List.of(ops.zeros(1, 7), ops.zeros(4, 19), ops.zeros(5, 1));
+    ops.copyAll(copies, snapshot);
+    float[] all = new float[7 + 4 * 19 + 5];
+    int at = 0;
+    for (Tensor t : copies) {
+      float[] d = ops.download(t);
+      System.arraycopy(d, 0, all, at, d.length);
+      at += d.length;
+    }
+    out.put("copyAll", all);
 
     // linear algebra: every transpose combination, alpha/beta, row views
     for (int variant = 0; variant < 4; variant++) {

@@ -418,11 +418,38 @@ public final class Learner {
 
   // ---- sync and state ----
 
+  private boolean syncOnDevice;
+
+  /**
+   * Whether {@link #adapterUpdate} hands out device snapshots ({@link AdapterUpdate#onDevice})
+   * instead of host copies: for a sampler sharing this learner's backend (colocated), where a sync
+   * is then two device-to-device copies. Updates that carry ReLoRA-merged base weights, and full
+   * fine-tuning, still go by value.
+   */
+  public void syncOnDevice(boolean on) {
+    syncOnDevice = on;
+  }
+
   /**
    * The policy's trained tensors by value, for the sampler: the adapter's A and B, or with full
    * fine-tuning every weight of the model.
    */
   public AdapterUpdate adapterUpdate(int version) {
+    if (syncOnDevice && adapter != null && !baseChangedSinceUpdate) {
+      // Snapshot now (the next step changes the parameters), on the device, in one copy.
+      List<Parameter> params = adapter.parameters();
+      List<Tensor> values = new ArrayList<>();
+      for (Parameter p : params) {
+        values.add(p.value());
+      }
+      List<Tensor> snapshot = ops.zerosLike(values);
+      ops.copyAll(snapshot, values);
+      Map<String, Tensor> byName = new LinkedHashMap<>();
+      for (int i = 0; i < params.size(); i++) {
+        byName.put(params.get(i).name(), snapshot.get(i));
+      }
+      return AdapterUpdate.onDevice(version, byName);
+    }
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
     List<Parameter> sent =
         new ArrayList<>(adapter != null ? adapter.parameters() : model.parameters());

@@ -28,6 +28,7 @@ import rl.core.config.ObjectiveConfig;
 import rl.core.config.OptimizerConfig;
 import rl.core.config.TrainingConfig;
 import rl.core.lora.LoraAdapter;
+import rl.core.messages.AdapterUpdate;
 import rl.core.messages.Completion;
 import rl.core.messages.FinishReason;
 import rl.core.messages.RolloutGroup;
@@ -402,6 +403,47 @@ class LearnerTest {
             "unrewarded completion " + i + ": " + before[i] + " -> " + after);
       }
     }
+  }
+
+  @Test
+  void deviceSyncHandsOutASnapshotThatLaterStepsLeaveAlone() {
+    Decoder model = Decoder.random(SMALL, new Nd4jOps(), 7, 0.3);
+    LoraAdapter adapter =
+        LoraAdapter.create(
+            model,
+            new LoraConfig(1, 16, LoraConfig.ALL_TARGETS, LoraConfig.Init.STANDARD, false),
+            1);
+    OptimizerConfig opt =
+        new OptimizerConfig(
+            5e-3, 1.0, 0.9, 0.999, 1e-8, 0, 1.0, OptimizerConfig.Schedule.CONSTANT, 0);
+    Learner learner =
+        new Learner(
+            model,
+            adapter,
+            LoraConfig.DEFAULTS,
+            ObjectiveConfig.DEFAULTS,
+            opt,
+            training(64, 3),
+            1.0,
+            8);
+    int[] prompt = {1, 2, 3};
+    List<int[]> completions = List.of(new int[] {4, 5, 6}, new int[] {7, 8, 9});
+    double[] rewards = {1, 0};
+    learner.rlStep(List.of(group("g", prompt, completions, rewards, model)), 0);
+    AdapterUpdate byValue = learner.adapterUpdate(1);
+    learner.syncOnDevice(true);
+    AdapterUpdate snapshot = learner.adapterUpdate(1);
+    assertTrue(snapshot.tensors().isEmpty());
+    assertEquals(byValue.tensors().keySet(), snapshot.onDevice().keySet());
+    learner.rlStep(List.of(group("g", prompt, completions, rewards, model)), 1);
+    Ops ops = model.ops();
+    boolean moved = false;
+    for (Parameter p : adapter.parameters()) {
+      float[] atSync = byValue.tensors().get(p.name()).data();
+      assertArrayEquals(atSync, ops.download(snapshot.onDevice().get(p.name())), p.name());
+      moved |= !java.util.Arrays.equals(atSync, ops.download(p.value()));
+    }
+    assertTrue(moved, "the second step changed the adapter, not the snapshot");
   }
 
   @Test

@@ -488,8 +488,10 @@ public final class GenerationEngine {
       required.addAll(model.parameters());
     }
     Map<String, FloatTensor> tensors = update.tensors();
+    Map<String, Tensor> onDevice = update.onDevice();
+    java.util.Set<String> names = onDevice.isEmpty() ? tensors.keySet() : onDevice.keySet();
     for (Parameter p : required) {
-      if (!tensors.containsKey(p.name())) {
+      if (!names.contains(p.name())) {
         throw new IllegalArgumentException(
             "adapter update " + update.version() + " lacks tensor " + p.name());
       }
@@ -503,32 +505,51 @@ public final class GenerationEngine {
       byName.put(p.name(), p);
     }
     List<Parameter> updated = new ArrayList<>();
-    for (Map.Entry<String, FloatTensor> e : tensors.entrySet()) {
-      Parameter p = byName.get(e.getKey());
+    for (String name : names) {
+      Parameter p = byName.get(name);
       if (p == null) {
         throw new IllegalArgumentException(
             "adapter update "
                 + update.version()
                 + " has tensor "
-                + e.getKey()
+                + name
                 + ", unknown to the model");
       }
-      if (e.getValue().data().length != p.value().size()) {
+      boolean fits =
+          onDevice.isEmpty()
+              ? tensors.get(name).data().length == p.value().size()
+              : onDevice.get(name).rows() == p.value().rows()
+                  && onDevice.get(name).cols() == p.value().cols();
+      if (!fits) {
+        String got =
+            onDevice.isEmpty()
+                ? tensors.get(name).data().length + " values"
+                : "shape " + onDevice.get(name).shapeString();
         throw new IllegalArgumentException(
             "adapter update "
                 + update.version()
                 + ": tensor "
-                + p.name()
+                + name
                 + " has "
-                + e.getValue().data().length
-                + " values, expected "
+                + got
+                + ", expected "
                 + p.value().shapeString());
       }
       updated.add(p);
     }
     // In place: the tensors keep their device addresses, so recorded decode steps stay valid.
-    for (Parameter p : updated) {
-      ops.write(p.value(), tensors.get(p.name()).data());
+    if (onDevice.isEmpty()) {
+      for (Parameter p : updated) {
+        ops.write(p.value(), tensors.get(p.name()).data());
+      }
+    } else {
+      List<Tensor> dst = new ArrayList<>();
+      List<Tensor> src = new ArrayList<>();
+      for (Parameter p : updated) {
+        dst.add(p.value());
+        src.add(onDevice.get(p.name()));
+      }
+      ops.copyAll(dst, src);
     }
     version = update.version();
     stats.updatesApplied++;

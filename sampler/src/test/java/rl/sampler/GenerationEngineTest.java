@@ -2,6 +2,7 @@ package rl.sampler;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,6 +36,7 @@ import rl.core.model.Parameter;
 import rl.core.safetensors.FloatTensor;
 import rl.core.tensor.Nd4jOps;
 import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
 import rl.core.tokenizer.HfTokenizer;
 import rl.core.tokenizer.ToyTokenizer;
 
@@ -264,6 +266,55 @@ class GenerationEngineTest {
 
   private static boolean printable(char c) {
     return c >= '!' && c <= '~';
+  }
+
+  @Test
+  void aDeviceSnapshotUpdateSamplesLikeTheSameUpdateByValue() {
+    LoraConfig lora = new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false);
+    Decoder byValueModel = smallModel(4);
+    Decoder onDeviceModel = smallModel(4);
+    LoraAdapter byValueAdapter = LoraAdapter.create(byValueModel, lora, 3);
+    LoraAdapter.create(onDeviceModel, lora, 3);
+    Ops ops = onDeviceModel.ops();
+    Map<String, FloatTensor> values = new LinkedHashMap<>();
+    Map<String, Tensor> snapshot = new LinkedHashMap<>();
+    Random random = new Random(8);
+    for (Parameter p : byValueAdapter.parameters()) {
+      float[] v = new float[(int) p.value().size()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = (float) (random.nextGaussian() * 0.3);
+      }
+      values.put(p.name(), new FloatTensor(v, new long[] {p.value().rows(), p.value().cols()}));
+      snapshot.put(p.name(), ops.upload(v, p.value().rows(), p.value().cols()));
+    }
+    GenerationEngine byValue = new GenerationEngine(byValueModel, 4, 40, 32, new int[0], null);
+    GenerationEngine onDevice = new GenerationEngine(onDeviceModel, 4, 40, 32, new int[0], null);
+    byValue.updateAdapter(new AdapterUpdate(1, values));
+    onDevice.updateAdapter(AdapterUpdate.onDevice(1, snapshot));
+    SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 12, List.of(), 2);
+    List<RolloutGroup> a = new ArrayList<>();
+    List<RolloutGroup> b = new ArrayList<>();
+    requests(2, 2, params).forEach(r -> byValue.submit(r, a::add));
+    requests(2, 2, params).forEach(r -> onDevice.submit(r, b::add));
+    byValue.runUntilIdle();
+    onDevice.runUntilIdle();
+    assertEquals(1, onDevice.version());
+    assertEquals(a.size(), b.size());
+    for (int g = 0; g < a.size(); g++) {
+      for (int c = 0; c < a.get(g).completions().size(); c++) {
+        Completion x = a.get(g).completions().get(c);
+        Completion y = b.get(g).completions().get(c);
+        assertArrayEquals(x.tokens(), y.tokens());
+        assertArrayEquals(x.logprobs(), y.logprobs());
+      }
+    }
+    // A snapshot tensor of the wrong shape is refused by name.
+    String name = snapshot.keySet().iterator().next();
+    Map<String, Tensor> bad = new LinkedHashMap<>(snapshot);
+    bad.put(name, ops.zeros(3, 3));
+    onDevice.updateAdapter(AdapterUpdate.onDevice(2, bad));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, onDevice::step);
+    assertTrue(e.getMessage().contains(name) && e.getMessage().contains("[3, 3]"), e.getMessage());
   }
 
   @Test

@@ -162,6 +162,14 @@ public final class MessageCodecs {
 
     @Override
     void write(Buffer out, AdapterUpdate u) {
+      if (!u.onDevice().isEmpty()) {
+        throw new IllegalStateException(
+            "adapter update "
+                + u.version()
+                + " is a device snapshot, valid only in the process that made it; a sampler in"
+                + " another process needs an update by value (Learner.adapterUpdate without"
+                + " colocated sync)");
+      }
       out.appendInt(u.version());
       out.appendInt(u.tensors().size());
       for (Map.Entry<String, FloatTensor> e : u.tensors().entrySet()) {

@@ -1,5 +1,7 @@
 package rl.core.tensor;
 
+import java.util.List;
+
 /**
  * The kernels a decoder needs, forward and backward. Model code is written once against this
  * interface; a backend (ND4J on the CPU, CUDA) implements it. All tensors are float32 {@code [rows,
@@ -53,6 +55,32 @@ public interface Ops {
    */
   default void write(Tensor dst, float[] data) {
     copy(dst, upload(data, dst.rows(), dst.cols()));
+  }
+
+  /**
+   * {@code dst.get(i) = src.get(i)} for every i, shapes equal pairwise: the device-to-device half
+   * of an adapter sync, which a backend may do in one launch (CudaOps) instead of one per tensor.
+   */
+  default void copyAll(List<Tensor> dst, List<Tensor> src) {
+    if (dst.size() != src.size()) {
+      throw new IllegalArgumentException(
+          "copyAll: " + dst.size() + " destinations for " + src.size() + " sources");
+    }
+    for (int i = 0; i < dst.size(); i++) {
+      copy(dst.get(i), src.get(i));
+    }
+  }
+
+  /**
+   * Float32 tensors shaped like {@code like} (uninitialised contents allowed), for a snapshot that
+   * {@link #copyAll} fills; a backend may place them in one allocation.
+   */
+  default List<Tensor> zerosLike(List<Tensor> like) {
+    List<Tensor> out = new java.util.ArrayList<>(like.size());
+    for (Tensor t : like) {
+      out.add(zeros(t.rows(), t.cols()));
+    }
+    return out;
   }
 
   /** Rows {@code [start, start + count)} of {@code t}, sharing its memory. */

@@ -3,6 +3,7 @@ package rl.core.messages;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.buffer.Buffer;
 import java.util.LinkedHashMap;
@@ -73,6 +74,25 @@ class MessageCodecsTest {
       assertEquals(
           Float.floatToRawIntBits(tensors.get("a").data()[i]), Float.floatToRawIntBits(a[i]));
     }
+  }
+
+  @Test
+  void aDeviceSnapshotRefusesToLeaveItsProcess() {
+    rl.core.tensor.Ops ops = new rl.core.tensor.Nd4jOps();
+    AdapterUpdate update =
+        AdapterUpdate.onDevice(3, Map.of("a", ops.upload(new float[] {1f, 2f}, 1, 2)));
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> new MessageCodecs.AdapterUpdateCodec().encodeToWire(Buffer.buffer(), update));
+    assertTrue(e.getMessage().contains("adapter update 3 is a device snapshot"), e.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new AdapterUpdate(
+                4,
+                Map.of("a", new FloatTensor(new float[] {1f}, new long[] {1, 1})),
+                Map.of("a", ops.upload(new float[] {1f}, 1, 1))));
   }
 
   @Test
