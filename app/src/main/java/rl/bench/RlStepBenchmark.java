@@ -31,9 +31,9 @@ import rl.sampler.GenerationEngine;
  * weights, with its own adapter copy), a verifiable reward scores them (here: the share of a
  * completion's tokens in the lower half of the vocabulary, which random weights cannot learn but
  * which costs what a cheap checker costs), the learner takes its step, and the adapter goes to the
- * engine. Prints one line per step and the mean of the steps after the first. Run: {@code java -cp
- * ... rl.bench.RlStepBenchmark SHAPE PROMPTS G PROMPT_TOKENS NEW_TOKENS MICRO_BATCH STEPS} ({@code
- * -Drl.backend=cuda} for the GPU).
+ * engine. Prints one line per step, the mean of the steps after the first, and the adapter sync
+ * timed alone over repeats. Run: {@code java -cp ... rl.bench.RlStepBenchmark SHAPE PROMPTS G
+ * PROMPT_TOKENS NEW_TOKENS MICRO_BATCH STEPS} ({@code -Drl.backend=cuda} for the GPU).
  */
 public final class RlStepBenchmark {
   private RlStepBenchmark() {}
@@ -156,5 +156,27 @@ public final class RlStepBenchmark {
         sums[1] / n,
         sums[2] / n,
         sums[3] / n);
+    // The sync alone, repeated after warm-up (a few steps leave its Java code interpreted):
+    // snapshot, hand-over, the engine's copy, and the wait until that copy has landed.
+    double[] syncMs = new double[SYNC_REPEATS];
+    for (int i = 0; i < SYNC_REPEATS; i++) {
+      long t = System.nanoTime();
+      engine.updateAdapter(learner.adapterUpdate(steps + 1 + i));
+      engine.step();
+      waitForDevice(ops, samplerModel);
+      syncMs[i] = (System.nanoTime() - t) / 1e6;
+    }
+    double[] sorted = syncMs.clone();
+    java.util.Arrays.sort(sorted);
+    System.out.printf(
+        Locale.ROOT,
+        "%s adapter sync, %d repeats after warm-up: median %.3f ms, mean %.3f ms, max %.3f ms%n",
+        shape,
+        SYNC_REPEATS,
+        sorted[SYNC_REPEATS / 2],
+        java.util.Arrays.stream(syncMs).average().orElse(0),
+        sorted[SYNC_REPEATS - 1]);
   }
+
+  private static final int SYNC_REPEATS = 200;
 }

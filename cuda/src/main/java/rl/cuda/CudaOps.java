@@ -714,10 +714,27 @@ public final class CudaOps implements Ops {
     if (x.rows() == 0) {
       return;
     }
+    int chunks = (y.cols() + LORA_COLUMNS - 1) / LORA_COLUMNS;
+    // Fused for few rows (decode: one launch); for many rows over wide outputs the chunks' repeated
+    // dot products would read x again per chunk, so u is formed once and the update reads it.
+    boolean twoPass = x.rows() >= LORA_TWO_PASS_ROWS && chunks > 2;
+    if (twoPass) {
+      launchLora(y, u, x, a, b, scale, 1, 1);
+      launchLora(y, u, x, a, b, scale, chunks, 2);
+    } else {
+      launchLora(y, u, x, a, b, scale, chunks, 0);
+    }
+  }
+
+  /** Rows from which the adapter kernel runs in two passes (see kernels.cu's lora_forward). */
+  static final int LORA_TWO_PASS_ROWS = 1024;
+
+  private void launchLora(
+      Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale, int chunks, int phase) {
     kernels.launch(
         "lora_forward",
         x.rows(),
-        (y.cols() + LORA_COLUMNS - 1) / LORA_COLUMNS,
+        chunks,
         1,
         LORA_THREADS,
         0,
@@ -730,8 +747,9 @@ public final class CudaOps implements Ops {
             .ptr(t(b))
             .i32(x.cols())
             .i32(y.cols())
-            .i32(rank)
-            .f32(scale));
+            .i32(a.rows())
+            .f32(scale)
+            .i32(phase));
   }
 
   @Override
@@ -1624,13 +1642,12 @@ public final class CudaOps implements Ops {
             blocks,
             1f,
             type);
-        long total = (long) blocks * rows * keys;
         kernels.launch(
             bf16 ? "softmax_backward_bf16" : "softmax_backward_f32",
-            Kernels.gridFor(total, BLOCK),
+            blocks * rows,
             1,
             1,
-            BLOCK,
+            SOFTMAX_THREADS,
             0,
             kernels
                 .args()
@@ -1647,8 +1664,7 @@ public final class CudaOps implements Ops {
                 .i32(numKvHeads)
                 .i32(queries)
                 .i32(keys)
-                .f32(scale)
-                .i64(total));
+                .f32(scale));
         // dV = Pᵀ · dO and dK = dSᵀ · Q [B, Tk, D] (summing the group's heads); dQ = dS · K
         batchedProduct(
             dvp,

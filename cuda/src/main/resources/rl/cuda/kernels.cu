@@ -285,31 +285,39 @@ extern "C" __global__ void scatter_rows_bf16(bf16* dst, const int* rows, const f
 
 // y [N, out] += scale · u · Bᵀ with u [N, r] = x [N, in] · Aᵀ saved for the backward pass;
 // A [r, in], B [out, r] (fp32 LoRA tensors). Block (row n, chunk of LORA_COLUMNS outputs) of
-// LORA_THREADS threads: each block forms the row's r dot products (warp sums, then across warps;
-// cheap next to the update, so chunks repeat them), the first chunk stores u, then the block
-// updates its chunk of y. Replaces two rank-r cuBLAS calls per projection.
+// LORA_THREADS threads. phase 0 (few rows, decode): each block forms the row's r dot products
+// (warp sums, then across warps; chunks repeat them, cheap there), the first chunk stores u, then
+// the block updates its chunk of y. Many rows over wide outputs (training) run two launches
+// instead, so x is read once: phase 1 (one chunk per row) only forms and stores u, phase 2 only
+// reads u and updates y. Replaces two rank-r cuBLAS calls per projection.
 #define LORA_MAX_RANK 64
 #define LORA_THREADS 128
 #define LORA_COLUMNS 512
 extern "C" __global__ void lora_forward(float* y, float* u, const float* x, const float* a,
-                                        const float* b, int in, int out, int rank, float scale) {
+                                        const float* b, int in, int out, int rank, float scale,
+                                        int phase) {
   __shared__ float partial[LORA_THREADS / 32][LORA_MAX_RANK];
   __shared__ float ur[LORA_MAX_RANK];
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   i64 n = blockIdx.x;
-  const float* xr = x + n * in;
-  for (int r = 0; r < rank; r++) {
-    float s = 0;
-    for (int i = threadIdx.x; i < in; i += LORA_THREADS) s += xr[i] * a[(i64) r * in + i];
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-    if (lane == 0) partial[warp][r] = s;
-  }
-  __syncthreads();
-  if (threadIdx.x < rank) {
-    float s = 0;
-    for (int w = 0; w < LORA_THREADS / 32; w++) s += partial[w][threadIdx.x];
-    ur[threadIdx.x] = s;
-    if (blockIdx.y == 0) u[n * rank + threadIdx.x] = s;
+  if (phase == 2) {
+    if (threadIdx.x < rank) ur[threadIdx.x] = u[n * rank + threadIdx.x];
+  } else {
+    const float* xr = x + n * in;
+    for (int r = 0; r < rank; r++) {
+      float s = 0;
+      for (int i = threadIdx.x; i < in; i += LORA_THREADS) s += xr[i] * a[(i64) r * in + i];
+      for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+      if (lane == 0) partial[warp][r] = s;
+    }
+    __syncthreads();
+    if (threadIdx.x < rank) {
+      float s = 0;
+      for (int w = 0; w < LORA_THREADS / 32; w++) s += partial[w][threadIdx.x];
+      ur[threadIdx.x] = s;
+      if (blockIdx.y == 0) u[n * rank + threadIdx.x] = s;
+    }
+    if (phase == 1) return;
   }
   __syncthreads();
   float* yr = y + n * out;
@@ -781,33 +789,40 @@ extern "C" __global__ void attention_delta(float* delta, const float* dout, cons
 }
 
 // From scaled scores and dP = dO · Vᵀ [B · G · Tq, Tk]: P = exp(score − lse) and the raw-score
-// gradient dS = scale · P ∘ (dP − delta), both E, zero where masked or padded.
+// gradient dS = scale · P ∘ (dP − delta), both E, zero where masked or padded. One block per row,
+// so the row's sequence, lse and delta are looked up once.
 template <typename E>
 __device__ void softmax_backward(E* probs, E* dscores, const float* scores, const float* dprobs,
                                  const float* delta, const float* lse, const int* seq,
                                  int sequences, int s0, int group, int numKvHeads, int queries,
-                                 int keys, float scale, i64 total) {
-  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
-    i64 r = i / keys;
-    int j = (int) (i % keys);
-    PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
-    int nq = seq[sequences + p.s];
+                                 int keys, float scale) {
+  i64 r = blockIdx.x;
+  PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
+  int nq = seq[sequences + p.s];
+  int visible = p.t < nq ? seq[3 * sequences + p.s] - nq + p.t + 1 : 0;
+  float rowLse = visible > 0
+      ? lse[(i64) (seq[p.s] + p.t) * numKvHeads * group + p.kh * group + p.g] : 0.0f;
+  float rowDelta = delta[r];
+  const float* sr = scores + r * keys;
+  const float* dr = dprobs + r * keys;
+  E* pr = probs + r * keys;
+  E* gr = dscores + r * keys;
+  for (int j = threadIdx.x; j < keys; j += blockDim.x) {
     float prob = 0, ds = 0;
-    if (p.t < nq && j < seq[3 * sequences + p.s] - nq + p.t + 1) {
-      float rowLse = lse[(i64) (seq[p.s] + p.t) * numKvHeads * group + p.kh * group + p.g];
-      prob = expf(scores[i] - rowLse);
-      ds = scale * prob * (dprobs[i] - delta[r]);
+    if (j < visible) {
+      prob = expf(sr[j] - rowLse);
+      ds = scale * prob * (dr[j] - rowDelta);
     }
-    store_f(probs + i, prob);
-    store_f(dscores + i, ds);
+    store_f(pr + j, prob);
+    store_f(gr + j, ds);
   }
 }
 
 #define SOFTMAX_BACKWARD_ARGS(E) E* probs, E* dscores, const float* scores, const float* dprobs, \
     const float* delta, const float* lse, const int* seq, int sequences, int s0, int group, \
-    int numKvHeads, int queries, int keys, float scale, i64 total
+    int numKvHeads, int queries, int keys, float scale
 #define SOFTMAX_BACKWARD_CALL probs, dscores, scores, dprobs, delta, lse, seq, sequences, s0, \
-    group, numKvHeads, queries, keys, scale, total
+    group, numKvHeads, queries, keys, scale
 extern "C" __global__ void softmax_backward_f32(SOFTMAX_BACKWARD_ARGS(float)) {
   softmax_backward(SOFTMAX_BACKWARD_CALL);
 }

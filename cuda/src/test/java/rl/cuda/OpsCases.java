@@ -102,16 +102,22 @@ final class OpsCases {
     ops.add(sum, x, acc);
     out.put("add", ops.download(sum));
 
-    // the fused adapter path: rank 1 and rank 3
-    for (int rank : new int[] {1, 3}) {
-      Tensor input = ops.upload(normal(random, 21 * 40), 21, 40);
+    // the fused adapter path: rank 1 and rank 3, and (1,024 rows, 3 column chunks) the two-pass
+    // form CudaOps uses for training batches
+    int[][] loraShapes = {{1, 21, 33}, {3, 21, 33}, {2, 1024, 1030}};
+    for (int[] shape : loraShapes) {
+      int rank = shape[0];
+      int n = shape[1];
+      int width = shape[2];
+      Tensor input = ops.upload(normal(random, n * 40), n, 40);
       Tensor loraA = ops.upload(normal(random, rank * 40), rank, 40);
-      Tensor loraB = ops.upload(normal(random, 33 * rank), 33, rank);
-      Tensor y = ops.upload(normal(random, 21 * 33), 21, 33);
-      Tensor u = poisoned(ops, 21, rank);
+      Tensor loraB = ops.upload(normal(random, width * rank), width, rank);
+      Tensor y = ops.upload(normal(random, n * width), n, width);
+      Tensor u = poisoned(ops, n, rank);
       ops.loraForward(y, u, input, loraA, loraB, 0.7f);
-      out.put("loraForward" + rank, ops.download(y));
-      out.put("loraForwardU" + rank, ops.download(u));
+      String name = n == 21 ? "loraForward" + rank : "loraForwardTwoPass";
+      out.put(name, ops.download(y));
+      out.put(name.replace("Forward", "ForwardU"), ops.download(u));
     }
 
     // residual add fused with the next norm
