@@ -159,23 +159,39 @@ public final class RlStepBenchmark {
     // The sync alone, repeated after warm-up (a few steps leave its Java code interpreted):
     // snapshot, hand-over, the engine's copy, and the wait until that copy has landed.
     double[] syncMs = new double[SYNC_REPEATS];
+    double[][] partMs = new double[3][SYNC_REPEATS];
     for (int i = 0; i < SYNC_REPEATS; i++) {
       long t = System.nanoTime();
-      engine.updateAdapter(learner.adapterUpdate(steps + 1 + i));
+      AdapterUpdate update = learner.adapterUpdate(steps + 1 + i);
+      long snapshot = System.nanoTime();
+      engine.updateAdapter(update);
       engine.step();
+      long applied = System.nanoTime();
       waitForDevice(ops, samplerModel);
-      syncMs[i] = (System.nanoTime() - t) / 1e6;
+      long done = System.nanoTime();
+      syncMs[i] = (done - t) / 1e6;
+      partMs[0][i] = (snapshot - t) / 1e6;
+      partMs[1][i] = (applied - snapshot) / 1e6;
+      partMs[2][i] = (done - applied) / 1e6;
     }
-    double[] sorted = syncMs.clone();
-    java.util.Arrays.sort(sorted);
     System.out.printf(
         Locale.ROOT,
-        "%s adapter sync, %d repeats after warm-up: median %.3f ms, mean %.3f ms, max %.3f ms%n",
+        "%s adapter sync, %d repeats after warm-up: median %.3f ms, mean %.3f ms, max %.3f ms"
+            + " (medians: snapshot %.3f, engine apply %.3f, wait for the device %.3f)%n",
         shape,
         SYNC_REPEATS,
-        sorted[SYNC_REPEATS / 2],
+        median(syncMs),
         java.util.Arrays.stream(syncMs).average().orElse(0),
-        sorted[SYNC_REPEATS - 1]);
+        java.util.Arrays.stream(syncMs).max().orElse(0),
+        median(partMs[0]),
+        median(partMs[1]),
+        median(partMs[2]));
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
   }
 
   private static final int SYNC_REPEATS = 200;

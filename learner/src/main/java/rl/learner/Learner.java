@@ -420,6 +420,22 @@ public final class Learner {
 
   private boolean syncOnDevice;
 
+  /** Device snapshots the sampler has issued its copy from, ready for reuse. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<List<Tensor>> freeSnapshots =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private static boolean sameShapes(List<Tensor> a, List<Tensor> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (a.get(i).rows() != b.get(i).rows() || a.get(i).cols() != b.get(i).cols()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * Whether {@link #adapterUpdate} hands out device snapshots ({@link AdapterUpdate#onDevice})
    * instead of host copies: for a sampler sharing this learner's backend (colocated), where a sync
@@ -442,13 +458,19 @@ public final class Learner {
       for (Parameter p : params) {
         values.add(p.value());
       }
-      List<Tensor> snapshot = ops.zerosLike(values);
+      // Memory of a snapshot whose copy the sampler has issued is reused (the backend orders that
+      // copy before this one); otherwise a fresh allocation.
+      List<Tensor> snapshot = freeSnapshots.poll();
+      if (snapshot == null || !sameShapes(snapshot, values)) {
+        snapshot = ops.zerosLike(values);
+      }
       ops.copyAll(snapshot, values);
       Map<String, Tensor> byName = new LinkedHashMap<>();
       for (int i = 0; i < params.size(); i++) {
         byName.put(params.get(i).name(), snapshot.get(i));
       }
-      return AdapterUpdate.onDevice(version, byName);
+      List<Tensor> handedOut = snapshot;
+      return AdapterUpdate.onDevice(version, byName, () -> freeSnapshots.offer(handedOut));
     }
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
     List<Parameter> sent =

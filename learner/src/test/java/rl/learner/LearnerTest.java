@@ -3,6 +3,7 @@ package rl.learner;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -444,6 +445,16 @@ class LearnerTest {
       moved |= !java.util.Arrays.equals(atSync, ops.download(p.value()));
     }
     assertTrue(moved, "the second step changed the adapter, not the snapshot");
+    // Once the sampler has issued its copy, the next snapshot reuses that memory.
+    snapshot.whenCopied().run();
+    AdapterUpdate next = learner.adapterUpdate(2);
+    for (Parameter p : adapter.parameters()) {
+      assertSame(snapshot.onDevice().get(p.name()), next.onDevice().get(p.name()), p.name());
+      assertArrayEquals(ops.download(p.value()), ops.download(next.onDevice().get(p.name())));
+    }
+    AdapterUpdate fresh = learner.adapterUpdate(3); // next not copied yet: new memory
+    String name = adapter.parameters().get(0).name();
+    assertTrue(fresh.onDevice().get(name) != next.onDevice().get(name));
   }
 
   @Test

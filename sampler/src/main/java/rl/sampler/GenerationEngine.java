@@ -550,6 +550,7 @@ public final class GenerationEngine {
         src.add(onDevice.get(p.name()));
       }
       ops.copyAll(dst, src);
+      update.whenCopied().run();
     }
     version = update.version();
     stats.updatesApplied++;

@@ -14,9 +14,14 @@ import rl.core.tensor.Tensor;
  * @param version the policy version the tensors are; tokens drawn with them carry it
  * @param tensors tensor name to host copy
  * @param onDevice tensor name to device snapshot, owned by the update once sent
+ * @param whenCopied run by the sampler once its copy of the snapshot is issued: the maker may then
+ *     reuse the snapshot's memory for a later snapshot (a backend runs the two copies in order)
  */
 public record AdapterUpdate(
-    int version, Map<String, FloatTensor> tensors, Map<String, Tensor> onDevice) {
+    int version,
+    Map<String, FloatTensor> tensors,
+    Map<String, Tensor> onDevice,
+    Runnable whenCopied) {
   public AdapterUpdate {
     tensors = Map.copyOf(tensors);
     onDevice = Map.copyOf(onDevice);
@@ -28,12 +33,18 @@ public record AdapterUpdate(
 
   /** An update by value. */
   public AdapterUpdate(int version, Map<String, FloatTensor> tensors) {
-    this(version, tensors, Map.of());
+    this(version, tensors, Map.of(), () -> {});
   }
 
   /** An update as a device snapshot, for a sampler on the same backend. */
   public static AdapterUpdate onDevice(int version, Map<String, Tensor> snapshot) {
-    return new AdapterUpdate(version, Map.of(), snapshot);
+    return onDevice(version, snapshot, () -> {});
+  }
+
+  /** The same, telling its maker when the sampler's copy is issued. */
+  public static AdapterUpdate onDevice(
+      int version, Map<String, Tensor> snapshot, Runnable whenCopied) {
+    return new AdapterUpdate(version, Map.of(), snapshot, whenCopied);
   }
 
   /** How many tensors it carries. */

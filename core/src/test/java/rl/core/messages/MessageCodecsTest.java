@@ -92,7 +92,8 @@ class MessageCodecsTest {
             new AdapterUpdate(
                 4,
                 Map.of("a", new FloatTensor(new float[] {1f}, new long[] {1, 1})),
-                Map.of("a", ops.upload(new float[] {1f}, 1, 1))));
+                Map.of("a", ops.upload(new float[] {1f}, 1, 1)),
+                () -> {}));
   }
 
   @Test
