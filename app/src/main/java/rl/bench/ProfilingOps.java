@@ -181,9 +181,9 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
-  public List<Tensor> zerosLike(List<Tensor> like) {
+  public List<Tensor> allocateLike(List<Tensor> like) {
     long t = System.nanoTime();
-    List<Tensor> out = ops.zerosLike(like);
+    List<Tensor> out = ops.allocateLike(like);
     add(Kernel.ZEROS, t);
     return out;
   }

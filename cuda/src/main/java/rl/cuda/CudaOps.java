@@ -213,6 +213,35 @@ public final class CudaOps implements Ops {
   // ---- memory ----
 
   /** A new device tensor of float32 or bf16 elements; zero-filled when asked. */
+  /**
+   * Device scratch kept under {@code name} and grown to at least {@code bytes} (64 KiB at least) on
+   * demand: an unchanged size keeps its address (which recorded graphs rely on). Contents are
+   * undefined.
+   */
+  private long scratch(String name, long bytes) {
+    CudaTensor.Allocation a = scratchByName.get(name);
+    if (a == null || a.bytes < bytes) {
+      scratchByName.remove(name);
+      a = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 1 << 16));
+      scratchByName.put(name, a);
+    }
+    return a.address;
+  }
+
+  private final java.util.Map<String, CudaTensor.Allocation> scratchByName =
+      new java.util.HashMap<>();
+
+  /**
+   * A [rows, cols] scratch tensor: {@code current} while it has those columns and at least those
+   * rows, else a new one (float32 zeros, or uninitialised bf16 with {@code halves}).
+   */
+  private CudaTensor reusable(CudaTensor current, int rows, int cols, boolean halves) {
+    if (current != null && current.cols() == cols && current.rows() >= rows) {
+      return current;
+    }
+    return allocate(rows, cols, halves, !halves);
+  }
+
   private CudaTensor allocate(int rows, int cols, boolean halves, boolean zeroed) {
     long bytes = (halves ? 2L : 4L) * rows * cols;
     CudaTensor t =
@@ -454,7 +483,7 @@ public final class CudaOps implements Ops {
 
   /** Views into one uninitialised allocation, each float32 tensor 256-byte aligned. */
   @Override
-  public synchronized java.util.List<Tensor> zerosLike(java.util.List<Tensor> like) {
+  public synchronized java.util.List<Tensor> allocateLike(java.util.List<Tensor> like) {
     long[] offsets = new long[like.size()];
     long bytes = 0;
     for (int i = 0; i < like.size(); i++) {
@@ -600,8 +629,8 @@ public final class CudaOps implements Ops {
         "cublasSgemm");
   }
 
-  /** Scratch for float32 operands rounded to bf16, one per operand slot, grown on demand. */
-  private final CudaTensor.Allocation[] bf16Scratch = new CudaTensor.Allocation[2];
+  /** Scratch names of float32 operands rounded to bf16, one per operand slot. */
+  private static final String[] BF16_OPERAND = {"bf16 operand a", "bf16 operand b"};
 
   /** The operand as bf16: itself, or a rounded copy in scratch {@code slot}. */
   private long asBf16(Tensor operand, int slot) {
@@ -610,10 +639,7 @@ public final class CudaOps implements Ops {
       return x.address();
     }
     long n = x.size();
-    if (bf16Scratch[slot] == null || bf16Scratch[slot].bytes < 2L * n) {
-      bf16Scratch[slot] = CudaTensor.Allocation.allocate(cuda, Math.max(2L * n, 1 << 20));
-    }
-    long address = bf16Scratch[slot].address;
+    long address = scratch(BF16_OPERAND[slot], Math.max(2L * n, 1 << 20));
     kernels.launch(
         "to_bf16",
         Kernels.gridFor(n, BLOCK),
@@ -1181,10 +1207,7 @@ public final class CudaOps implements Ops {
     }
     long seq = layout(batch);
     // D = rowsum(dO ∘ O) per query row and head, written by pass 1 for pass 2.
-    long deltaBytes = 4L * q.rows() * numHeads;
-    if (attentionDelta == null || attentionDelta.bytes < deltaBytes) {
-      attentionDelta = CudaTensor.Allocation.allocate(cuda, Math.max(deltaBytes, 1 << 16));
-    }
+    long delta = scratch("flash attention delta", 4L * q.rows() * numHeads);
     kernels.launch(
         BACKWARD_KERNELS[0][grid.level()],
         maxQueries,
@@ -1195,7 +1218,7 @@ public final class CudaOps implements Ops {
         kernels
             .args()
             .ptr(t(dq))
-            .ptr(attentionDelta.address)
+            .ptr(delta)
             .ptr(t(dout))
             .ptr(t(out))
             .ptr(t(lse))
@@ -1220,7 +1243,7 @@ public final class CudaOps implements Ops {
             .args()
             .ptr(t(dk))
             .ptr(t(dv))
-            .ptr(attentionDelta.address)
+            .ptr(delta)
             .ptr(t(dout))
             .ptr(t(lse))
             .ptr(t(q))
@@ -1295,20 +1318,6 @@ public final class CudaOps implements Ops {
     }
     long padded = (long) batch.sequences() * batch.maxQueries() * batch.maxKeys();
     return padded <= 4 * real;
-  }
-
-  /** Named device scratch of the product path, grown on demand and kept. */
-  private final java.util.Map<String, CudaTensor.Allocation> productScratch =
-      new java.util.HashMap<>();
-
-  private long productScratch(String name, long bytes) {
-    CudaTensor.Allocation a = productScratch.get(name);
-    if (a == null || a.bytes < bytes) {
-      productScratch.remove(name);
-      a = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 1 << 16));
-      productScratch.put(name, a);
-    }
-    return a.address;
   }
 
   private static final long BATCHED_TAG = 4;
@@ -1489,12 +1498,12 @@ public final class CudaOps implements Ops {
     }
 
     void forward(Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v) {
-      long qp = productScratch("q", elementBytes * queryElements());
-      long kp = productScratch("k", elementBytes * keyElements());
-      long vp = productScratch("v", elementBytes * keyElements());
-      long scores = productScratch("scores", 4 * scoreElements());
-      long probs = productScratch("probs", elementBytes * scoreElements());
-      long op = productScratch("out", 4 * queryElements());
+      long qp = scratch("attention q", elementBytes * queryElements());
+      long kp = scratch("attention k", elementBytes * keyElements());
+      long vp = scratch("attention v", elementBytes * keyElements());
+      long scores = scratch("attention scores", 4 * scoreElements());
+      long probs = scratch("attention probs", elementBytes * scoreElements());
+      long op = scratch("attention out", 4 * queryElements());
       int rows = group * queries;
       for (int s0 = 0; s0 < sequences; s0 += chunk) {
         int n = Math.min(chunk, sequences - s0);
@@ -1567,18 +1576,18 @@ public final class CudaOps implements Ops {
         Tensor q,
         Tensor k,
         Tensor v) {
-      long qp = productScratch("q", elementBytes * queryElements());
-      long kp = productScratch("k", elementBytes * keyElements());
-      long vp = productScratch("v", elementBytes * keyElements());
-      long dop = productScratch("dout", elementBytes * queryElements());
-      long delta = productScratch("delta", 4L * chunk * numHeads * queries);
-      long scores = productScratch("scores", 4 * scoreElements());
-      long dprobs = productScratch("dprobs", 4 * scoreElements());
-      long probs = productScratch("probs", elementBytes * scoreElements());
-      long dscores = productScratch("dscores", elementBytes * scoreElements());
-      long dqp = productScratch("out", 4 * queryElements());
-      long dkp = productScratch("dk", 4 * keyElements());
-      long dvp = productScratch("dv", 4 * keyElements());
+      long qp = scratch("attention q", elementBytes * queryElements());
+      long kp = scratch("attention k", elementBytes * keyElements());
+      long vp = scratch("attention v", elementBytes * keyElements());
+      long dop = scratch("attention dout", elementBytes * queryElements());
+      long delta = scratch("attention delta", 4L * chunk * numHeads * queries);
+      long scores = scratch("attention scores", 4 * scoreElements());
+      long dprobs = scratch("attention dprobs", 4 * scoreElements());
+      long probs = scratch("attention probs", elementBytes * scoreElements());
+      long dscores = scratch("attention dscores", elementBytes * scoreElements());
+      long dqp = scratch("attention out", 4 * queryElements());
+      long dkp = scratch("attention dk", 4 * keyElements());
+      long dvp = scratch("attention dv", 4 * keyElements());
       int rows = group * queries;
       long queryStride = (long) rows * headSize;
       long keyStride = (long) keys * headSize;
@@ -1722,9 +1731,6 @@ public final class CudaOps implements Ops {
   /** Threads per row of the product path's softmax. */
   private static final int SOFTMAX_THREADS = 128;
 
-  /** Scratch for the attention backward's per-row D = rowsum(dO ∘ O). */
-  private CudaTensor.Allocation attentionDelta;
-
   /** The backward instantiations: [pass 1 (dq), pass 2 (dk, dv)][log2 of dims per lane]. */
   private static final String[][] BACKWARD_KERNELS = {
     {
@@ -1746,23 +1752,11 @@ public final class CudaOps implements Ops {
   /** Rows of logits per chunk, and a scratch [chunk, V] tensor reused across calls. */
   private CudaTensor logitsChunk(int vocab, int rows) {
     int chunk = Math.min(Math.max(1, LOGITS_CHUNK_FLOATS / vocab), Math.max(1, rows));
-    if (logitsScratch == null || logitsScratch.cols() != vocab || logitsScratch.rows() < chunk) {
-      logitsScratch = (CudaTensor) zeros(chunk, vocab);
-    }
+    logitsScratch = reusable(logitsScratch, chunk, vocab, false);
     return logitsScratch;
   }
 
   private CudaTensor logitGradientScratch;
-
-  /** A bf16 [chunk, V] tensor for the head's logit gradients, reused across calls. */
-  private CudaTensor logitGradientScratch(int vocab, int chunk) {
-    if (logitGradientScratch == null
-        || logitGradientScratch.cols() != vocab
-        || logitGradientScratch.rows() < chunk) {
-      logitGradientScratch = allocate(chunk, vocab, true, false);
-    }
-    return logitGradientScratch;
-  }
 
   @Override
   public synchronized void targetLogprobs(
@@ -1824,7 +1818,10 @@ public final class CudaOps implements Ops {
     // the head reads anyway (no float32 round trip through to_bf16); with a trained head they
     // stay float32, in place.
     boolean bf16Gradients = any(head).bf16 && dhead == null;
-    CudaTensor gradScratch = bf16Gradients ? logitGradientScratch(vocab, chunk) : null;
+    if (bf16Gradients) {
+      logitGradientScratch = reusable(logitGradientScratch, chunk, vocab, true);
+    }
+    CudaTensor gradScratch = bf16Gradients ? logitGradientScratch : null;
     for (int start = 0; start < rows; start += chunk) {
       int count = Math.min(chunk, rows - start);
       Tensor block = rows(scratch, 0, count);
@@ -1861,8 +1858,6 @@ public final class CudaOps implements Ops {
 
   // ---- sampling ----
 
-  private CudaTensor.Allocation samplingScratch;
-
   @Override
   public synchronized void sampleTokens(
       Tensor logits,
@@ -1877,11 +1872,7 @@ public final class CudaOps implements Ops {
     }
     // Scratch layout: invT [rows] doubles, uniform [rows] doubles, logprobs [rows] doubles,
     // tokens [rows] ints.
-    long bytes = 28L * rows;
-    if (samplingScratch == null || samplingScratch.bytes < bytes) {
-      samplingScratch = CudaTensor.Allocation.allocate(cuda, Math.max(bytes, 28L * 1024));
-    }
-    long base = samplingScratch.address;
+    long base = scratch("sampling", 28L * rows);
     long uniformAt = base + 8L * rows;
     long logprobsAt = base + 16L * rows;
     long tokensAt = base + 24L * rows;

@@ -116,6 +116,39 @@ __device__ double block_max(double v, double* scratch) {
   return m;
 }
 
+// log Σ_j exp(row[j]) over a row of n values (-inf for n = 0), for one block: one pass, each
+// thread keeping a running maximum and a double sum of float exponentials rescaled when the
+// maximum moves (float exp moves the sums by ~1e-7; double exp over 150k ids was the head's main
+// cost), float4 loads where the row allows. Every thread gets the result.
+__device__ double row_logsumexp(const float* row, int n, double* scratch) {
+  float m = -1.0f / 0.0f;
+  double sum = 0;
+  auto take = [&](float x) {
+    if (x > m) {
+      sum = sum * expf(m - x) + 1.0;
+      m = x;
+    } else {
+      sum += expf(x - m);
+    }
+  };
+  if ((n & 3) == 0 && (((unsigned long long) row) & 15) == 0) {
+    const float4* row4 = reinterpret_cast<const float4*>(row);
+    for (int j = threadIdx.x; j < n / 4; j += blockDim.x) {
+      float4 x = row4[j];
+      take(x.x);
+      take(x.y);
+      take(x.z);
+      take(x.w);
+    }
+  } else {
+    for (int j = threadIdx.x; j < n; j += blockDim.x) take(row[j]);
+  }
+  double top = block_max(m, scratch);
+  __syncthreads();
+  double total = block_sum(sum == 0 ? 0 : sum * exp(m - top), scratch);
+  return top + log(total);
+}
+
 // out[0] += Σ x², in double: for gradient norms
 extern "C" __global__ void sum_squares(const float* x, i64 n, double* out) {
   __shared__ double scratch[32];
@@ -748,19 +781,13 @@ __device__ void softmax_rows(E* probs, float* lse, const float* scores, const in
   int visible = p.t < nq ? seq[3 * sequences + p.s] - nq + p.t + 1 : 0;
   const float* row = scores + r * keys;
   E* out = probs + r * keys;
-  double m = -1.0 / 0.0;
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) m = fmax(m, (double) row[j]);
-  m = block_max(m, scratch);
-  double sum = 0;
-  for (int j = threadIdx.x; j < visible; j += blockDim.x) sum += expf(row[j] - (float) m);
-  sum = block_sum(sum, scratch);
-  float inv = (float) (1.0 / sum);
+  float rowLse = (float) row_logsumexp(row, visible, scratch);
   for (int j = threadIdx.x; j < keys; j += blockDim.x) {
-    store_f(out + j, j < visible ? expf(row[j] - (float) m) * inv : 0.0f);
+    store_f(out + j, j < visible ? expf(row[j] - rowLse) : 0.0f);
   }
   if (visible > 0 && threadIdx.x == 0) {
     int numHeads = numKvHeads * group;
-    lse[(i64) (seq[p.s] + p.t) * numHeads + p.kh * group + p.g] = (float) (m + log(sum));
+    lse[(i64) (seq[p.s] + p.t) * numHeads + p.kh * group + p.g] = rowLse;
   }
 }
 
@@ -830,39 +857,7 @@ extern "C" __global__ void softmax_backward_bf16(SOFTMAX_BACKWARD_ARGS(bf16)) {
   softmax_backward(SOFTMAX_BACKWARD_CALL);
 }
 
-// log Σ_j exp(row[j]) over a row of V logits, for a block of HEAD_THREADS threads: one pass, each
-// thread keeping a running maximum and a double sum of float exponentials rescaled when the
-// maximum moves (float exp moves the sums by ~1e-7; double exp over 150k ids was the head's main
-// cost), float4 loads where the row allows. Every thread gets the result.
 #define HEAD_THREADS 1024
-__device__ double row_logsumexp(const float* row, int vocab, double* scratch) {
-  float m = -1.0f / 0.0f;
-  double sum = 0;
-  auto take = [&](float x) {
-    if (x > m) {
-      sum = sum * expf(m - x) + 1.0;
-      m = x;
-    } else {
-      sum += expf(x - m);
-    }
-  };
-  if ((vocab & 3) == 0 && (((unsigned long long) row) & 15) == 0) {
-    const float4* row4 = reinterpret_cast<const float4*>(row);
-    for (int j = threadIdx.x; j < vocab / 4; j += blockDim.x) {
-      float4 x = row4[j];
-      take(x.x);
-      take(x.y);
-      take(x.z);
-      take(x.w);
-    }
-  } else {
-    for (int j = threadIdx.x; j < vocab; j += blockDim.x) take(row[j]);
-  }
-  double top = block_max(m, scratch);
-  __syncthreads();
-  double total = block_sum(sum == 0 ? 0 : sum * exp(m - top), scratch);
-  return top + log(total);
-}
 
 // Per row of logits [rows, V]: out[n] = logits[n, target] − logsumexp(logits[n, :]); 0 where
 // target < 0. One block of HEAD_THREADS per row.

@@ -54,7 +54,7 @@ final class OpsCases {
             ops.upload(normal(random, 7), 1, 7),
             ops.rows(x, 30, 4),
             ops.upload(normal(random, 5), 5, 1));
-    List<Tensor> snapshot = ops.zerosLike(sources);
+    List<Tensor> snapshot = ops.allocateLike(sources);
     ops.copyAll(snapshot, sources);
     List<Tensor> copies = List.of(ops.zeros(1, 7), ops.zeros(4, 19), ops.zeros(5, 1));
     ops.copyAll(copies, snapshot);

@@ -238,7 +238,7 @@ public final class Learner {
     double lr = LearningRate.at(optimizer, step, training.steps());
     step++;
     for (Parameter p : trainable()) {
-      Tensor[] m = moments.computeIfAbsent(p, k -> new Tensor[] {zerosLike(k), zerosLike(k)});
+      Tensor[] m = moments.computeIfAbsent(p, k -> new Tensor[] {allocateLike(k), allocateLike(k)});
       boolean isB = p.name().endsWith("lora_B.weight");
       double paramLr = isB ? lr * optimizer.loraPlusRatio() : lr;
       ops.adamw(
@@ -390,7 +390,7 @@ public final class Learner {
     return existing;
   }
 
-  private Tensor zerosLike(Parameter p) {
+  private Tensor allocateLike(Parameter p) {
     return ops.zeros(p.value().rows(), p.value().cols());
   }
 
@@ -462,7 +462,7 @@ public final class Learner {
       // copy before this one); otherwise a fresh allocation.
       List<Tensor> snapshot = freeSnapshots.poll();
       if (snapshot == null || !sameShapes(snapshot, values)) {
-        snapshot = ops.zerosLike(values);
+        snapshot = ops.allocateLike(values);
       }
       ops.copyAll(snapshot, values);
       Map<String, Tensor> byName = new LinkedHashMap<>();

@@ -75,7 +75,7 @@ public interface Ops {
    * Float32 tensors shaped like {@code like} (uninitialised contents allowed), for a snapshot that
    * {@link #copyAll} fills; a backend may place them in one allocation.
    */
-  default List<Tensor> zerosLike(List<Tensor> like) {
+  default List<Tensor> allocateLike(List<Tensor> like) {
     List<Tensor> out = new java.util.ArrayList<>(like.size());
     for (Tensor t : like) {
       out.add(zeros(t.rows(), t.cols()));
