@@ -8,15 +8,7 @@
 #      JAVA_OPTS=-Drl.cuda.math=tf32 runs them with tensor-core float32 products).
 # Writes logs under $OUT when set (the device tool brings them back).
 set -u
-D=.device
-LOGS=${OUT:-/tmp/rl-device}
-mkdir -p "$LOGS" /tmp/rl-java
-tar -C /tmp/rl-java -xJf "$D/runtime.tar.xz" || exit 1
-JAVA=/tmp/rl-java/runtime/bin/java
-FLAGS="--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx16g ${JAVA_OPTS:-}"
-CP=$(ls "$D"/lib/*.jar | tr '\n' ':')
-export RL_CUDA_CACHE=/tmp/rl-cuda-cache
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+. scripts/device-env.sh
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 "$JAVA" -version 2>&1 | head -n 1
 
@@ -29,8 +21,8 @@ if [ "${CHECKS:-1}" = 1 ]; then
     [ $precision = fp32 ] && classes="--select-class rl.cuda.CudaOpsConformanceTest --select-class rl.cuda.StepGraphsTest $classes"
     "$JAVA" $FLAGS -Drl.backend=cuda -Drl.cuda.precision=$precision \
       -Drl.cuda.reference="$D/ops-reference.bin" -Drl.fixtures=core/src/test/resources/fixtures \
-      -jar "$D"/test/junit-platform-console-standalone-*.jar execute \
-      --class-path "${CP}$D/test/core-tests.jar:$D/test/cuda-tests.jar" $classes \
+      -jar "$TEST"/junit-platform-console-standalone-*.jar execute \
+      --class-path "${CP}$TEST/core-tests.jar:$TEST/cuda-tests.jar" $classes \
       --details=tree --disable-banner > "$LOGS/checks-$precision.log" 2>&1
     tail -n 100 "$LOGS/checks-$precision.log"
     grep -Eq "\[ +0 tests failed" "$LOGS/checks-$precision.log" || status=1

@@ -6,13 +6,7 @@
 # Prints the kernels by total time (a generation run's prefill and decode steps apart); the raw
 # CSV goes to $OUT/ncu-$WHAT.csv when OUT is set.
 set -u
-D=.device
-LOGS=${OUT:-/tmp/rl-device}
-mkdir -p "$LOGS" /tmp/rl-java
-tar -C /tmp/rl-java -xJf "$D/runtime.tar.xz" || exit 1
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export RL_CUDA_CACHE=/tmp/rl-cuda-cache
-CP=$(ls "$D"/lib/*.jar | tr '\n' ':')
+. scripts/device-env.sh
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
 WHAT=${WHAT:-generate}
 SHAPE=${SHAPE:-qwen2.5-0.5b}
@@ -22,8 +16,7 @@ else
   MAIN="rl.sampler.SamplerBenchmark $SHAPE 128 ${NEW:-16} 8 ${SEQUENCES:-256}"
 fi
 "$NCU" --metrics gpu__time_duration.sum --csv --print-units base \
-  /tmp/rl-java/runtime/bin/java --enable-native-access=ALL-UNNAMED \
-  --sun-misc-unsafe-memory-access=allow -Xmx16g ${JAVA_OPTS:-} -Drl.backend=cuda -cp "$CP" \
+  "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" \
   $MAIN > "$LOGS/ncu-$WHAT.csv" 2> "$LOGS/ncu-$WHAT.err"
 tail -n 3 "$LOGS/ncu-$WHAT.err"
 python3 - "$LOGS/ncu-$WHAT.csv" "$WHAT" <<'PY'

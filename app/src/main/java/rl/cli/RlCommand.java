@@ -20,6 +20,8 @@ import picocli.CommandLine.Spec;
       EvalCommand.class,
       DashboardCommand.class,
       BenchCommand.class,
+      RandomModelCommand.class,
+      CurveCommand.class,
       TestCommand.class
     },
     usageHelpAutoWidth = true)

@@ -19,6 +19,12 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * and the training reward mean (every step) against the step, as a PNG.
  */
 public final class LearningCurve {
+  /** The curve's file name in a run directory. */
+  public static final String FILE = "learning_curve.png";
+
+  /** The metrics file a run directory holds, which the curve is drawn from. */
+  public static final String METRICS_FILE = RunRecorder.METRICS_FILE;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private LearningCurve() {}

@@ -79,7 +79,9 @@ final class RunCoordinator extends VerticleBase {
   @Override
   public Future<?> start() {
     var bus = vertx.eventBus();
-    bus.<JsonObject>consumer(SamplerVerticle.METRICS, m -> samplerMetrics = m.body());
+    // Merged, not replaced: a report from an idle second leaves out the decode rate, which then
+    // keeps its last measured value.
+    bus.<JsonObject>consumer(SamplerVerticle.METRICS, m -> samplerMetrics.mergeIn(m.body()));
     bus.<JsonObject>consumer(RewardVerticle.SAMPLES, m -> rewardRows.add(m.body()));
     bus.<JsonObject>consumer(RewardVerticle.EVAL_SCORED, m -> evalScored(m.body()));
     bus.<JsonObject>consumer(LearnerVerticle.METRICS, m -> stepDone(m.body()));

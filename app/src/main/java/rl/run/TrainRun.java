@@ -237,16 +237,27 @@ public final class TrainRun {
       await(vertx.deployVerticle(coordinator));
       int last = finished.future().toCompletionStage().toCompletableFuture().get();
       recorder.close();
-      Path curve = runDir.resolve("learning_curve.png");
-      LearningCurve.draw(
-          runDir.resolve(RunRecorder.METRICS_FILE), curve, runDir.getFileName().toString());
-      console.println(
-          "rl: run finished at step " + last + "; " + runDir + " (curve: " + curve + ")");
+      console.println("rl: run finished at step " + last + "; " + runDir + drawCurve(runDir));
       return last;
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       pipeline.close();
       encoder.close();
+    }
+  }
+
+  /**
+   * Draws the run's learning curve; a curve that cannot be drawn (a runtime without java.desktop, a
+   * metrics file without points) is reported, never fatal: the run's results are on disk.
+   */
+  static String drawCurve(Path runDir) {
+    Path curve = runDir.resolve(LearningCurve.FILE);
+    try {
+      LearningCurve.draw(
+          runDir.resolve(RunRecorder.METRICS_FILE), curve, runDir.getFileName().toString());
+      return " (curve: " + curve + ")";
+    } catch (IOException | RuntimeException | LinkageError e) {
+      return " (learning curve not drawn: " + e + "; `rl curve " + runDir + "` draws it later)";
     }
   }
 

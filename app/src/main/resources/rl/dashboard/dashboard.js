@@ -411,8 +411,10 @@
       renderStatus();
     });
     bus.on('rl.sampler.metrics', (m) => {
+      // The sampler leaves the rate out of a second in which it did not decode.
       document.getElementById('sampler-now').textContent =
-        number(m.decode_tokens_per_s) + ' tok/s, queue ' + m.queue_depth;
+        (m.decode_tokens_per_s === undefined ? 'idle' : number(m.decode_tokens_per_s) + ' tok/s') +
+        ', queue ' + m.queue_depth;
     });
   }
 

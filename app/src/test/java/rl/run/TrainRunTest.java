@@ -274,4 +274,13 @@ class TrainRunTest {
             .getMessage();
     assertTrue(template.contains("chat_template"), template);
   }
+
+  @Test
+  void aCurveThatCannotBeDrawnIsReportedNotFatal(@TempDir Path run) throws Exception {
+    Files.writeString(run.resolve("metrics.jsonl"), "{\"step\":1,\"loss\":0.5}\n");
+    String note = TrainRun.drawCurve(run);
+    assertTrue(note.contains("learning curve not drawn"), note);
+    assertTrue(note.contains("rl curve " + run), note);
+    assertTrue(Files.notExists(run.resolve(LearningCurve.FILE)));
+  }
 }

@@ -111,26 +111,32 @@ public final class SamplerVerticle extends VerticleBase {
     }
   }
 
-  /** Rates since the last publication: tokens/s, batch occupancy, queue depth, time per step. */
+  /**
+   * The last second's report: decode and prefill tokens per second of decoding (so that the rate
+   * says how fast the engine generates, whether or not it waited for work; left out when it did not
+   * decode), the fraction of the second it was busy, batch occupancy, queue depth and time per
+   * step.
+   */
   private void publishMetrics() {
     EngineStats.Snapshot now = engine.stats().snapshot();
     long nanos = System.nanoTime();
-    double seconds = (nanos - lastSnapshotNanos) / 1e9;
+    double wall = (nanos - lastSnapshotNanos) / 1e9;
+    double busy = now.seconds() - lastSnapshot.seconds();
     long steps = now.steps() - lastSnapshot.steps();
+    long decoded = now.decodedTokens() - lastSnapshot.decodedTokens();
     JsonObject metrics =
         new JsonObject()
             .put("version", engine.version())
-            .put(
-                "decode_tokens_per_s",
-                (now.decodedTokens() - lastSnapshot.decodedTokens()) / seconds)
-            .put(
-                "prefill_tokens_per_s",
-                (now.prefillTokens() - lastSnapshot.prefillTokens()) / seconds)
+            .put("busy_fraction", wall > 0 ? Math.min(1, busy / wall) : 0)
             .put("batch_occupancy", now.batchOccupancy())
             .put("queue_depth", now.queueDepth())
-            .put(
-                "step_ms", steps == 0 ? 0 : (now.seconds() - lastSnapshot.seconds()) * 1000 / steps)
+            .put("step_ms", steps == 0 ? 0 : busy * 1000 / steps)
             .put("groups_done", now.groupsDone());
+    if (decoded > 0 && busy > 0) {
+      metrics
+          .put("decode_tokens_per_s", decoded / busy)
+          .put("prefill_tokens_per_s", (now.prefillTokens() - lastSnapshot.prefillTokens()) / busy);
+    }
     lastSnapshot = now;
     lastSnapshotNanos = nanos;
     vertx.eventBus().publish(METRICS, metrics);

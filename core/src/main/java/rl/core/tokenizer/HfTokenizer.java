@@ -32,6 +32,18 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
   /** The file a Hugging Face tokenizer directory holds. */
   public static final String TOKENIZER_FILE = "tokenizer.json";
 
+  /** DJL's switch for which build of its native tokenizer library to load. */
+  static final String FLAVOR_PROPERTY = "RUST_FLAVOR";
+
+  static {
+    // The tokenizers jar carries CPU builds only. On a machine with CUDA, DJL would look for a CUDA
+    // build instead, find none in the jar and fail to load ("Failed to load Huggingface native
+    // library"), so the CPU build is asked for unless the user chose a flavor.
+    if (System.getenv(FLAVOR_PROPERTY) == null && System.getProperty(FLAVOR_PROPERTY) == null) {
+      System.setProperty(FLAVOR_PROPERTY, "cpu");
+    }
+  }
+
   private final Path source;
   private final HuggingFaceTokenizer tokenizer;
   private final int vocabSize;

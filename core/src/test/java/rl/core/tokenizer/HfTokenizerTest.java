@@ -86,6 +86,15 @@ class HfTokenizerTest {
   }
 
   @Test
+  void asksDjlForTheCpuBuildItShipsUnlessAFlavorWasChosen() {
+    try (HfTokenizer tokenizer = HfTokenizer.load(tokenizers().getFirst())) {
+      String chosen = System.getenv(HfTokenizer.FLAVOR_PROPERTY);
+      assertEquals(chosen == null ? "cpu" : null, System.getProperty(HfTokenizer.FLAVOR_PROPERTY));
+      assertTrue(tokenizer.vocabSize() > 0);
+    }
+  }
+
+  @Test
   void missingTokenizerFileIsNamed(@TempDir Path dir) {
     TokenizerException e = assertThrows(TokenizerException.class, () -> HfTokenizer.load(dir));
     assertEquals(
