@@ -3,7 +3,8 @@
 # scripts/device-pack.sh filled .device/ here and the device tool carried it:
 #   1. the GPU checks: CudaOps against ND4J's outputs for every op, and the model fixtures
 #      (logprobs, loss and LoRA gradients, greedy continuations) on CudaOps;
-#   2. the generation and learner benchmarks on the GPU, when asked: BENCH=1 (CHECKS=0 skips 1;
+#   2. the generation and learner benchmarks on the GPU, when asked: BENCH=1 (BENCHES="learner"
+#      runs one of them; CHECKS=0 skips 1;
 #      RLSTEP=1 times whole RL steps by phase;
 #      JAVA_OPTS=-Drl.cuda.math=tf32 runs them with tensor-core float32 products).
 # Writes logs under $OUT when set (the device tool brings them back).
@@ -31,10 +32,14 @@ if [ "${CHECKS:-1}" = 1 ]; then
 fi
 if [ "${BENCH:-0}" = 1 ]; then
   for shape in ${SHAPES:-qwen2.5-0.5b}; do
-    "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.sampler.SamplerBenchmark "$shape" 128 256 8 \
-      ${CONCURRENCY:-64 256} 2>&1 | tee -a "$LOGS/bench.log"
-    "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.learner.LearnerBenchmark "$shape" 16 512 8192 3 \
-      2>&1 | tee -a "$LOGS/bench.log"
+    case " ${BENCHES:-sampler learner} " in *" sampler "*)
+      "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.sampler.SamplerBenchmark "$shape" 128 256 8 \
+        ${CONCURRENCY:-64 256} 2>&1 | tee -a "$LOGS/bench.log" ;;
+    esac
+    case " ${BENCHES:-sampler learner} " in *" learner "*)
+      "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" rl.learner.LearnerBenchmark "$shape" 16 512 8192 3 \
+        2>&1 | tee -a "$LOGS/bench.log" ;;
+    esac
   done
 fi
 if [ "${RLSTEP:-0}" = 1 ]; then

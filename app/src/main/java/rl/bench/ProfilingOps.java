@@ -205,6 +205,31 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public void loraBackward(
+      Tensor dx,
+      Tensor du,
+      Tensor dA,
+      Tensor dB,
+      Tensor dy,
+      Tensor x,
+      Tensor u,
+      Tensor a,
+      Tensor b,
+      float scale) {
+    long t = System.nanoTime();
+    ops.loraBackward(dx, du, dA, dB, dy, x, u, a, b, scale);
+    add(Kernel.GEMM_SKINNY, t); // what it was before it had its own method
+  }
+
+  @Override
+  public Tensor productOperand(Tensor x) {
+    long t = System.nanoTime();
+    Tensor converted = ops.productOperand(x);
+    add(Kernel.GEMM, t); // the conversion a product would otherwise do itself
+    return converted;
+  }
+
+  @Override
   public void axpy(Tensor acc, Tensor x, float scale) {
     long t = System.nanoTime();
     ops.axpy(acc, x, scale);

@@ -362,6 +362,70 @@ extern "C" __global__ void lora_forward(float* y, float* u, const float* x, cons
   }
 }
 
+// The backward pass of a rank-1 adapter (y += s · u · Bᵀ, u = x · Aᵀ) in two passes, each reading
+// its large operand once (four skinny cuBLAS products read dy twice). Block (chunk of
+// LORA_BACKWARD_ROWS rows, chunk of LORA_BACKWARD_THREADS columns), a thread per column; sums over
+// rows and columns leave each block through atomic adds.
+#define LORA_BACKWARD_ROWS 64
+#define LORA_BACKWARD_THREADS 256
+
+// Pass 1 over dy [N, out]: du [N] += s · dy · B (du zeroed by the caller) and dB [out] += s · dyᵀ · u
+// (when dB is not null).
+extern "C" __global__ void lora_backward_dy(float* du, float* dB, const float* dy, const float* u,
+                                            const float* b, int rows, int out, float scale) {
+  __shared__ float partial[LORA_BACKWARD_THREADS / 32][LORA_BACKWARD_ROWS];
+  __shared__ float ur[LORA_BACKWARD_ROWS];
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  i64 n0 = (i64) blockIdx.x * LORA_BACKWARD_ROWS;
+  int count = (int) min((i64) LORA_BACKWARD_ROWS, rows - n0);
+  int o = blockIdx.y * LORA_BACKWARD_THREADS + threadIdx.x;
+  if (threadIdx.x < LORA_BACKWARD_ROWS) ur[threadIdx.x] = threadIdx.x < count ? u[n0 + threadIdx.x] : 0.0f;
+  __syncthreads();
+  float bo = o < out ? b[o] : 0.0f, column = 0;
+  const float* d = dy + n0 * out + o;
+  float rowPart[LORA_BACKWARD_ROWS];
+#pragma unroll
+  for (int r = 0; r < LORA_BACKWARD_ROWS; r++) {
+    float v = (o < out && r < count) ? d[(i64) r * out] : 0.0f;
+    rowPart[r] = v * bo;
+    column += v * ur[r];
+  }
+  if (dB != nullptr && o < out) atomicAdd(dB + o, scale * column);
+#pragma unroll
+  for (int r = 0; r < LORA_BACKWARD_ROWS; r++) {
+    float v = rowPart[r];
+    for (int k = 16; k > 0; k >>= 1) v += __shfl_xor_sync(0xffffffff, v, k);
+    if (lane == 0) partial[warp][r] = v;
+  }
+  __syncthreads();
+  if (threadIdx.x < count) {
+    float v = 0;
+    for (int w = 0; w < LORA_BACKWARD_THREADS / 32; w++) v += partial[w][threadIdx.x];
+    atomicAdd(du + n0 + threadIdx.x, scale * v);
+  }
+}
+
+// Pass 2 over x [N, in]: dA [in] += duᵀ · x (when not null) and dx [N, in] += du · A (when not
+// null).
+extern "C" __global__ void lora_backward_x(float* dx, float* dA, const float* du, const float* x,
+                                           const float* a, int rows, int in) {
+  __shared__ float dur[LORA_BACKWARD_ROWS];
+  i64 n0 = (i64) blockIdx.x * LORA_BACKWARD_ROWS;
+  int count = (int) min((i64) LORA_BACKWARD_ROWS, rows - n0);
+  int i = blockIdx.y * LORA_BACKWARD_THREADS + threadIdx.x;
+  if (threadIdx.x < LORA_BACKWARD_ROWS) dur[threadIdx.x] = threadIdx.x < count ? du[n0 + threadIdx.x] : 0.0f;
+  __syncthreads();
+  if (i >= in) return;
+  float ai = a[i], column = 0;
+#pragma unroll 8
+  for (int r = 0; r < count; r++) {
+    i64 at = (n0 + r) * in + i;
+    if (dA != nullptr) column += dur[r] * x[at];
+    if (dx != nullptr) dx[at] += dur[r] * ai;
+  }
+  if (dA != nullptr) atomicAdd(dA + i, column);
+}
+
 // Causal grouped-query attention over a ragged batch, for prefill and decode alike (flash-decoding
 // style: online softmax, no score buffer). Block (query t, key/value head kh and a chunk of its
 // query heads, sequence s) of ATT_WARPS warps; warp w takes keys w, w + ATT_WARPS, ... (two at a
@@ -725,75 +789,111 @@ __device__ __forceinline__ PaddedRow padded_row(i64 r, int s0, int numKvHeads, i
   return p;
 }
 
+// Warps of a grid-stride loop over rows: the first row of this warp, and the step.
+#define WARP_ROWS_START ((blockIdx.x * (i64) blockDim.x + threadIdx.x) >> 5)
+#define WARP_ROWS_STEP (((i64) gridDim.x * blockDim.x) >> 5)
+
 // dst [B, group, rows, D] = the rows of src [N, KVH · group · D] that sequence s owns from
 // seq[field · S + s] on (field 0: queries, 2: keys), zero past its count seq[(field + 1) · S + s].
+// A warp per padded row: its place is worked out once, and the lanes copy the D contiguous values.
 template <typename T, typename E>
 __device__ void pack_rows(E* dst, const T* src, const int* seq, int sequences, int s0,
-                          int field, int group, int numKvHeads, int rows, int headSize, i64 total) {
-  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
-    int d = (int) (i % headSize);
-    PaddedRow p = padded_row(i / headSize, s0, numKvHeads, group, rows);
+                          int field, int group, int numKvHeads, int rows, int headSize,
+                          i64 totalRows) {
+  int lane = threadIdx.x & 31;
+  i64 width = (i64) numKvHeads * group * headSize;
+  for (i64 r = WARP_ROWS_START; r < totalRows; r += WARP_ROWS_STEP) {
+    PaddedRow p = padded_row(r, s0, numKvHeads, group, rows);
     int start = seq[field * sequences + p.s], count = seq[(field + 1) * sequences + p.s];
-    float x = 0;
+    E* out = dst + r * headSize;
     if (p.t < count) {
-      i64 width = (i64) numKvHeads * group * headSize;
-      x = load_f(src + (start + p.t) * width + (i64) (p.kh * group + p.g) * headSize + d);
+      const T* in = src + (start + p.t) * width + (i64) (p.kh * group + p.g) * headSize;
+      for (int d = lane; d < headSize; d += 32) store_f(out + d, load_f(in + d));
+    } else {
+      for (int d = lane; d < headSize; d += 32) store_f(out + d, 0.0f);
     }
-    store_f(dst + i, x);
   }
 }
 
 #define PACK_ARGS(T, E) E* dst, const T* src, const int* seq, int sequences, int s0, int field, \
-    int group, int numKvHeads, int rows, int headSize, i64 total
-#define PACK_CALL dst, src, seq, sequences, s0, field, group, numKvHeads, rows, headSize, total
+    int group, int numKvHeads, int rows, int headSize, i64 totalRows
+#define PACK_CALL dst, src, seq, sequences, s0, field, group, numKvHeads, rows, headSize, totalRows
 extern "C" __global__ void pack_rows_f32(PACK_ARGS(float, float)) { pack_rows(PACK_CALL); }
 extern "C" __global__ void pack_rows_f32_bf16(PACK_ARGS(float, bf16)) { pack_rows(PACK_CALL); }
 extern "C" __global__ void pack_rows_bf16(PACK_ARGS(bf16, bf16)) { pack_rows(PACK_CALL); }
 
-// The inverse of pack_rows for float32 results: mode 0 stores, 1 adds, 2 adds atomically (key
-// rows that several sequences share).
+// The inverse of pack_rows for float32 results, a warp per padded row: mode 0 stores, 1 adds,
+// 2 adds atomically (key rows that several sequences share).
 extern "C" __global__ void unpack_rows(float* dst, const float* src, const int* seq, int sequences,
                                        int s0, int field, int group, int numKvHeads, int rows,
-                                       int headSize, i64 total, int mode) {
-  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < total; i += (i64) gridDim.x * blockDim.x) {
-    int d = (int) (i % headSize);
-    PaddedRow p = padded_row(i / headSize, s0, numKvHeads, group, rows);
+                                       int headSize, i64 totalRows, int mode) {
+  int lane = threadIdx.x & 31;
+  i64 width = (i64) numKvHeads * group * headSize;
+  for (i64 r = WARP_ROWS_START; r < totalRows; r += WARP_ROWS_STEP) {
+    PaddedRow p = padded_row(r, s0, numKvHeads, group, rows);
     int start = seq[field * sequences + p.s], count = seq[(field + 1) * sequences + p.s];
     if (p.t >= count) continue;
-    i64 width = (i64) numKvHeads * group * headSize;
-    float* out = dst + (start + p.t) * width + (i64) (p.kh * group + p.g) * headSize + d;
-    if (mode == 0) *out = src[i];
-    else if (mode == 1) *out += src[i];
-    else atomicAdd(out, src[i]);
+    float* out = dst + (start + p.t) * width + (i64) (p.kh * group + p.g) * headSize;
+    const float* in = src + r * headSize;
+    for (int d = lane; d < headSize; d += 32) {
+      if (mode == 0) out[d] = in[d];
+      else if (mode == 1) out[d] += in[d];
+      else atomicAdd(out + d, in[d]);
+    }
   }
 }
 
+// log Σ_j exp(row[j]) over a row of n values for one warp (-inf for n = 0): the one-pass running
+// maximum and double sum of row_logsumexp, reduced over the lanes. Every lane gets the result.
+__device__ float warp_logsumexp(const float* row, int n) {
+  int lane = threadIdx.x & 31;
+  float m = -1.0f / 0.0f;
+  double sum = 0;
+  for (int j = lane; j < n; j += 32) {
+    float x = row[j];
+    if (x > m) {
+      sum = sum * expf(m - x) + 1.0;
+      m = x;
+    } else {
+      sum += expf(x - m);
+    }
+  }
+  float top = m;
+  for (int o = 16; o > 0; o >>= 1) top = fmaxf(top, __shfl_xor_sync(0xffffffff, top, o));
+  double total = sum == 0 ? 0 : sum * exp((double) m - top);
+  for (int o = 16; o > 0; o >>= 1) total += __shfl_xor_sync(0xffffffff, total, o);
+  return (float) (top + log(total));
+}
+
 // Row r of scaled scores [B · G · Tq, Tk] → probabilities P (E) over the keys query t sees
-// (causal; zero elsewhere and on padding rows), and lse [N, NH] of the real rows. One block per row.
+// (causal; zero elsewhere and on padding rows), and lse [N, NH] of the real rows. A warp per row
+// (rows of a few hundred keys: a block per row spent its time synchronising).
 template <typename E>
 __device__ void softmax_rows(E* probs, float* lse, const float* scores, const int* seq,
                              int sequences, int s0, int group, int numKvHeads, int queries,
-                             int keys) {
-  __shared__ double scratch[32];
-  i64 r = blockIdx.x;
-  PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
-  int nq = seq[sequences + p.s];
-  int visible = p.t < nq ? seq[3 * sequences + p.s] - nq + p.t + 1 : 0;
-  const float* row = scores + r * keys;
-  E* out = probs + r * keys;
-  float rowLse = (float) row_logsumexp(row, visible, scratch);
-  for (int j = threadIdx.x; j < keys; j += blockDim.x) {
-    store_f(out + j, j < visible ? expf(row[j] - rowLse) : 0.0f);
-  }
-  if (visible > 0 && threadIdx.x == 0) {
-    int numHeads = numKvHeads * group;
-    lse[(i64) (seq[p.s] + p.t) * numHeads + p.kh * group + p.g] = rowLse;
+                             int keys, i64 totalRows) {
+  int lane = threadIdx.x & 31;
+  for (i64 r = WARP_ROWS_START; r < totalRows; r += WARP_ROWS_STEP) {
+    PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
+    int nq = seq[sequences + p.s];
+    int visible = p.t < nq ? seq[3 * sequences + p.s] - nq + p.t + 1 : 0;
+    const float* row = scores + r * keys;
+    E* out = probs + r * keys;
+    float rowLse = warp_logsumexp(row, visible);
+    for (int j = lane; j < keys; j += 32) {
+      store_f(out + j, j < visible ? expf(row[j] - rowLse) : 0.0f);
+    }
+    if (visible > 0 && lane == 0) {
+      int numHeads = numKvHeads * group;
+      lse[(i64) (seq[p.s] + p.t) * numHeads + p.kh * group + p.g] = rowLse;
+    }
   }
 }
 
 #define SOFTMAX_ARGS(E) E* probs, float* lse, const float* scores, const int* seq, int sequences, \
-    int s0, int group, int numKvHeads, int queries, int keys
-#define SOFTMAX_CALL probs, lse, scores, seq, sequences, s0, group, numKvHeads, queries, keys
+    int s0, int group, int numKvHeads, int queries, int keys, i64 totalRows
+#define SOFTMAX_CALL probs, lse, scores, seq, sequences, s0, group, numKvHeads, queries, keys, \
+    totalRows
 extern "C" __global__ void softmax_rows_f32(SOFTMAX_ARGS(float)) { softmax_rows(SOFTMAX_CALL); }
 extern "C" __global__ void softmax_rows_bf16(SOFTMAX_ARGS(bf16)) { softmax_rows(SOFTMAX_CALL); }
 
@@ -816,40 +916,42 @@ extern "C" __global__ void attention_delta(float* delta, const float* dout, cons
 }
 
 // From scaled scores and dP = dO · Vᵀ [B · G · Tq, Tk]: P = exp(score − lse) and the raw-score
-// gradient dS = scale · P ∘ (dP − delta), both E, zero where masked or padded. One block per row,
-// so the row's sequence, lse and delta are looked up once.
+// gradient dS = scale · P ∘ (dP − delta), both E, zero where masked or padded. A warp per row, so
+// the row's sequence, lse and delta are looked up once.
 template <typename E>
 __device__ void softmax_backward(E* probs, E* dscores, const float* scores, const float* dprobs,
                                  const float* delta, const float* lse, const int* seq,
                                  int sequences, int s0, int group, int numKvHeads, int queries,
-                                 int keys, float scale) {
-  i64 r = blockIdx.x;
-  PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
-  int nq = seq[sequences + p.s];
-  int visible = p.t < nq ? seq[3 * sequences + p.s] - nq + p.t + 1 : 0;
-  float rowLse = visible > 0
-      ? lse[(i64) (seq[p.s] + p.t) * numKvHeads * group + p.kh * group + p.g] : 0.0f;
-  float rowDelta = delta[r];
-  const float* sr = scores + r * keys;
-  const float* dr = dprobs + r * keys;
-  E* pr = probs + r * keys;
-  E* gr = dscores + r * keys;
-  for (int j = threadIdx.x; j < keys; j += blockDim.x) {
-    float prob = 0, ds = 0;
-    if (j < visible) {
-      prob = expf(sr[j] - rowLse);
-      ds = scale * prob * (dr[j] - rowDelta);
+                                 int keys, float scale, i64 totalRows) {
+  int lane = threadIdx.x & 31;
+  for (i64 r = WARP_ROWS_START; r < totalRows; r += WARP_ROWS_STEP) {
+    PaddedRow p = padded_row(r, s0, numKvHeads, group, queries);
+    int nq = seq[sequences + p.s];
+    int visible = p.t < nq ? seq[3 * sequences + p.s] - nq + p.t + 1 : 0;
+    float rowLse = visible > 0
+        ? lse[(i64) (seq[p.s] + p.t) * numKvHeads * group + p.kh * group + p.g] : 0.0f;
+    float rowDelta = delta[r];
+    const float* sr = scores + r * keys;
+    const float* dr = dprobs + r * keys;
+    E* pr = probs + r * keys;
+    E* gr = dscores + r * keys;
+    for (int j = lane; j < keys; j += 32) {
+      float prob = 0, ds = 0;
+      if (j < visible) {
+        prob = expf(sr[j] - rowLse);
+        ds = scale * prob * (dr[j] - rowDelta);
+      }
+      store_f(pr + j, prob);
+      store_f(gr + j, ds);
     }
-    store_f(pr + j, prob);
-    store_f(gr + j, ds);
   }
 }
 
 #define SOFTMAX_BACKWARD_ARGS(E) E* probs, E* dscores, const float* scores, const float* dprobs, \
     const float* delta, const float* lse, const int* seq, int sequences, int s0, int group, \
-    int numKvHeads, int queries, int keys, float scale
+    int numKvHeads, int queries, int keys, float scale, i64 totalRows
 #define SOFTMAX_BACKWARD_CALL probs, dscores, scores, dprobs, delta, lse, seq, sequences, s0, \
-    group, numKvHeads, queries, keys, scale
+    group, numKvHeads, queries, keys, scale, totalRows
 extern "C" __global__ void softmax_backward_f32(SOFTMAX_BACKWARD_ARGS(float)) {
   softmax_backward(SOFTMAX_BACKWARD_CALL);
 }

@@ -29,10 +29,17 @@ class CudaOpsConformanceTest {
 
   /**
    * Precision and attention path: every case runs on both attention implementations (the product
-   * path rounds its operands to bf16 in bf16 precision, hence that tolerance for its attention).
+   * path rounds its operands to bf16 in bf16 precision, hence that tolerance for its attention),
+   * and with the rank-1 adapter backward as products and as the fused kernels.
    */
   static final List<String> VARIANTS =
-      List.of("fp32 FLASH", "fp32 PRODUCTS", "bf16 FLASH", "bf16 PRODUCTS");
+      List.of(
+          "fp32 FLASH",
+          "fp32 PRODUCTS",
+          "bf16 FLASH",
+          "bf16 PRODUCTS",
+          "fp32 PRODUCTS fused-lora-backward",
+          "bf16 PRODUCTS fused-lora-backward");
 
   @Test
   void everyOpMatchesNd4jOps() throws Exception {
@@ -48,6 +55,7 @@ class CudaOpsConformanceTest {
       CudaOps.AttentionPath path = CudaOps.AttentionPath.valueOf(variant.split(" ")[1]);
       CudaOps ops = new CudaOps(cuda.get(), Kernels.defaultCacheDir(), precision);
       ops.useAttentionPath(path);
+      ops.useFusedLoraBackward(variant.endsWith("fused-lora-backward"));
       System.out.println("CudaOps on " + cuda.get() + "; kernels " + ops.kernelLog());
       Map<String, float[]> actual = OpsCases.run(ops, SEED);
       assertEquals(reference.keySet(), actual.keySet());

@@ -85,6 +85,17 @@ final class OpsCases {
     Tensor view = ops.zeros(20, 6);
     ops.gemm(ops.rows(view, 4, 9), ops.rows(big, 4, 9), false, w, false, 1f, 0f);
     out.put("gemmRowViews", ops.download(view));
+    // A product through productOperand (converted once, shared) equals the product of x itself,
+    // also against a reduced-precision weight.
+    Tensor narrowWeight = ops.uploadWeight(normal(random, 6 * 13), 6, 13);
+    Tensor shared = ops.productOperand(big);
+    Tensor viaShared = ops.zeros(20, 6);
+    Tensor direct = ops.zeros(20, 6);
+    ops.gemm(viaShared, shared, false, narrowWeight, true, 1f, 0f);
+    ops.gemm(direct, big, false, narrowWeight, true, 1f, 0f);
+    out.put("reduced.productOperand", ops.download(viaShared));
+    ops.axpy(direct, viaShared, -1f);
+    out.put("productOperandDifference", ops.download(direct));
     Tensor acc = ops.upload(normal(random, 37 * 19), 37, 19);
     ops.axpy(acc, x, -0.3f);
     out.put("axpy", ops.download(acc));
@@ -118,6 +129,33 @@ final class OpsCases {
       String name = n == 21 ? "loraForward" + rank : "loraForwardTwoPass";
       out.put(name, ops.download(y));
       out.put(name.replace("Forward", "ForwardU"), ops.download(u));
+    }
+
+    // the adapter's backward: rank 1 (CudaOps' fused kernels, over two row blocks, with and
+    // without dx and dA) and rank 2 (the products)
+    for (int variant = 0; variant < 3; variant++) {
+      int rank = variant == 2 ? 2 : 1;
+      boolean withDx = variant != 1;
+      int n = 70;
+      int in = 45;
+      int width = 37;
+      Tensor input = ops.upload(normal(random, n * in), n, in);
+      Tensor dy = ops.upload(normal(random, n * width), n, width);
+      Tensor u = ops.upload(normal(random, n * rank), n, rank);
+      Tensor a = ops.upload(normal(random, rank * in), rank, in);
+      Tensor b = ops.upload(normal(random, width * rank), width, rank);
+      Tensor dx = withDx ? ops.upload(normal(random, n * in), n, in) : null;
+      Tensor dA = withDx ? ops.upload(normal(random, rank * in), rank, in) : null;
+      Tensor dB = ops.upload(normal(random, width * rank), width, rank);
+      Tensor du = poisoned(ops, n, rank);
+      ops.loraBackward(dx, du, dA, dB, dy, input, u, a, b, 0.7f);
+      String name = "loraBackward" + rank + (withDx ? "" : "WithoutDxDa");
+      out.put(name + "Du", ops.download(du));
+      out.put(name + "DB", ops.download(dB));
+      if (withDx) {
+        out.put(name + "Dx", ops.download(dx));
+        out.put(name + "DA", ops.download(dA));
+      }
     }
 
     // residual add fused with the next norm

@@ -76,9 +76,10 @@ final class DecoderLayer {
     Tensor qRaw = rows(ops, b.qRaw, n);
     Tensor kRaw = rows(ops, b.kRaw, n);
     Tensor vv = rows(ops, b.v, n);
-    q.forward(ops, qRaw, xn, u(ops, b, 0, n), lora);
-    k.forward(ops, kRaw, xn, u(ops, b, 1, n), lora);
-    v.forward(ops, vv, xn, u(ops, b, 2, n), lora);
+    Tensor xnProduct = ops.productOperand(xn); // converted once for the three products
+    q.forward(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora);
+    k.forward(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora);
+    v.forward(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora);
     Tensor qq = rows(ops, b.q, n);
     Tensor kk = rows(ops, b.k, n);
     if (qNorm != null) {
@@ -116,8 +117,9 @@ final class DecoderLayer {
         mid, xn2, rows(ops, b.norm2Rstd, n), x, projected, postAttentionNorm.value(), eps);
     Tensor g = rows(ops, b.gate, n);
     Tensor uu = rows(ops, b.up, n);
-    gate.forward(ops, g, xn2, u(ops, b, 4, n), lora);
-    up.forward(ops, uu, xn2, u(ops, b, 5, n), lora);
+    Tensor xn2Product = ops.productOperand(xn2);
+    gate.forward(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora);
+    up.forward(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora);
     Tensor h = rows(ops, b.mlpHidden, n);
     ops.swiglu(h, g, uu);
     // out = afterAttention + down_proj(h)
@@ -142,15 +144,16 @@ final class DecoderLayer {
     boolean lora = acts.adapterOn;
     Tensor du = g.dLoraU == null ? null : rows(ops, g.dLoraU, n);
 
-    // out = mid + down(h): dmid = dout; dh = down backward.
-    Tensor dh = zeroed(ops, g.dMlpHidden, n);
-    down.backward(ops, dh, dx, rows(ops, b.mlpHidden, n), u(ops, b, 6, n), du, lora);
+    // out = mid + down(h): dmid = dout; dh = down backward. Each first contribution to a
+    // gradient buffer overwrites it (no zeroing pass).
+    Tensor dh = rows(ops, g.dMlpHidden, n);
+    down.backward(ops, dh, false, dx, rows(ops, b.mlpHidden, n), u(ops, b, 6, n), du, lora);
     Tensor dGate = rows(ops, g.dGate, n);
     Tensor dUp = rows(ops, g.dUp, n);
     ops.swigluBackward(dGate, dUp, dh, rows(ops, b.gate, n), rows(ops, b.up, n));
     Tensor xn2 = rows(ops, b.norm2Out, n);
-    Tensor dxn = zeroed(ops, g.dNormOut, n);
-    gate.backward(ops, dxn, dGate, xn2, u(ops, b, 4, n), du, lora);
+    Tensor dxn = rows(ops, g.dNormOut, n);
+    gate.backward(ops, dxn, false, dGate, xn2, u(ops, b, 4, n), du, lora);
     up.backward(ops, dxn, dUp, xn2, u(ops, b, 5, n), du, lora);
     ops.rmsnormBackward(
         dx,
@@ -163,8 +166,8 @@ final class DecoderLayer {
 
     // mid = x + o(att): dx keeps flowing; datt = o backward.
     Tensor att = rows(ops, b.attention, n);
-    Tensor dAtt = zeroed(ops, g.dAttention, n);
-    o.backward(ops, dAtt, dx, att, u(ops, b, 3, n), du, lora);
+    Tensor dAtt = rows(ops, g.dAttention, n);
+    o.backward(ops, dAtt, false, dx, att, u(ops, b, 3, n), du, lora);
     Tensor dq = zeroed(ops, g.dQ, n);
     Tensor dk = zeroed(ops, g.dK, n);
     Tensor dv = zeroed(ops, g.dV, n);
@@ -211,8 +214,8 @@ final class DecoderLayer {
           hs);
     }
     Tensor xn = rows(ops, b.norm1Out, n);
-    dxn = zeroed(ops, g.dNormOut, n);
-    q.backward(ops, dxn, dqRaw, xn, u(ops, b, 0, n), du, lora);
+    dxn = rows(ops, g.dNormOut, n);
+    q.backward(ops, dxn, false, dqRaw, xn, u(ops, b, 0, n), du, lora);
     k.backward(ops, dxn, dkRaw, xn, u(ops, b, 1, n), du, lora);
     v.backward(ops, dxn, dv, xn, u(ops, b, 2, n), du, lora);
     ops.rmsnormBackward(

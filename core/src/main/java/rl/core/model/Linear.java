@@ -107,7 +107,15 @@ public final class Linear {
    * for the backward pass when the adapter is on.
    */
   void forward(Ops ops, Tensor y, Tensor x, Tensor u, boolean adapterOn) {
-    ops.gemm(y, x, false, weight.value(), true, 1f, 0f);
+    forward(ops, y, x, x, u, adapterOn);
+  }
+
+  /**
+   * As {@link #forward(Ops, Tensor, Tensor, Tensor, boolean)}, with {@code xProduct} the same input
+   * as {@link Ops#productOperand} gave it for the product (the adapter reads {@code x}).
+   */
+  void forward(Ops ops, Tensor y, Tensor x, Tensor xProduct, Tensor u, boolean adapterOn) {
+    ops.gemm(y, xProduct, false, weight.value(), true, 1f, 0f);
     if (bias != null) {
       ops.addBias(y, bias.value());
     }
@@ -121,8 +129,24 @@ public final class Linear {
    * trainable parameter's gradient accumulates. {@code du [N, r]} is scratch.
    */
   void backward(Ops ops, Tensor dx, Tensor dy, Tensor x, Tensor u, Tensor du, boolean adapterOn) {
+    backward(ops, dx, true, dy, x, u, du, adapterOn);
+  }
+
+  /**
+   * As above; with {@code accumulate} false {@code dx} is overwritten instead (its old contents are
+   * ignored), which spares the caller zeroing it and the product reading it.
+   */
+  void backward(
+      Ops ops,
+      Tensor dx,
+      boolean accumulate,
+      Tensor dy,
+      Tensor x,
+      Tensor u,
+      Tensor du,
+      boolean adapterOn) {
     if (dx != null) {
-      ops.gemm(dx, dy, false, weight.value(), false, 1f, 1f);
+      ops.gemm(dx, dy, false, weight.value(), false, 1f, accumulate ? 1f : 0f);
     }
     Tensor dw = weight.gradIfTrainable(ops);
     if (dw != null) {
@@ -133,18 +157,17 @@ public final class Linear {
     }
     if (adapterOn && loraA != null) {
       // y += s · u · Bᵀ, u = x · Aᵀ
-      Tensor dB = loraB.gradIfTrainable(ops);
-      if (dB != null) {
-        ops.gemm(dB, dy, true, u, false, loraScale, 1f);
-      }
-      ops.gemm(du, dy, false, loraB.value(), false, loraScale, 0f);
-      Tensor dA = loraA.gradIfTrainable(ops);
-      if (dA != null) {
-        ops.gemm(dA, du, true, x, false, 1f, 1f);
-      }
-      if (dx != null) {
-        ops.gemm(dx, du, false, loraA.value(), false, 1f, 1f);
-      }
+      ops.loraBackward(
+          dx,
+          du,
+          loraA.gradIfTrainable(ops),
+          loraB.gradIfTrainable(ops),
+          dy,
+          x,
+          u,
+          loraA.value(),
+          loraB.value(),
+          loraScale);
     }
   }
 }

@@ -103,6 +103,15 @@ public interface Ops {
   void gemm(
       Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, float alpha, float beta);
 
+  /**
+   * {@code x} as {@link #gemm} reads it: where products take a narrower type than activations (CUDA
+   * in bf16 precision) a converted copy, valid until the next call; elsewhere {@code x} itself.
+   * Several products of one input then convert it once (q, k and v; gate and up).
+   */
+  default Tensor productOperand(Tensor x) {
+    return x;
+  }
+
   /** {@code acc += scale · x} (same shape). */
   void axpy(Tensor acc, Tensor x, float scale);
 
@@ -125,6 +134,34 @@ public interface Ops {
   default void loraForward(Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
     gemm(u, x, false, a, true, 1f, 0f);
     gemm(y, u, false, b, true, scale, 1f);
+  }
+
+  /**
+   * The backward pass of {@link #loraForward} given {@code dy [N, out]}: {@code du [N, r] = scale ·
+   * dy · B} (overwritten), then, each when not null, {@code dB [out, r] += scale · dyᵀ · u}, {@code
+   * dA [r, in] += duᵀ · x} and {@code dx [N, in] += du · A}.
+   */
+  default void loraBackward(
+      Tensor dx,
+      Tensor du,
+      Tensor dA,
+      Tensor dB,
+      Tensor dy,
+      Tensor x,
+      Tensor u,
+      Tensor a,
+      Tensor b,
+      float scale) {
+    if (dB != null) {
+      gemm(dB, dy, true, u, false, scale, 1f);
+    }
+    gemm(du, dy, false, b, false, scale, 0f);
+    if (dA != null) {
+      gemm(dA, du, true, x, false, 1f, 1f);
+    }
+    if (dx != null) {
+      gemm(dx, du, false, a, false, 1f, 1f);
+    }
   }
 
   /** {@code x[n, :] += bias[0, :]} for every row n. */
