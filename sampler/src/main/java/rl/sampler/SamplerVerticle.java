@@ -112,10 +112,10 @@ public final class SamplerVerticle extends VerticleBase {
   }
 
   /**
-   * The last second's report: decode and prefill tokens per second of decoding (so that the rate
-   * says how fast the engine generates, whether or not it waited for work; left out when it did not
-   * decode), the fraction of the second it was busy, batch occupancy, queue depth and time per
-   * step.
+   * The last second's report: decode and prefill tokens per second of busy time (so that a rate
+   * says how fast the engine works, whether or not it waited for work; each left out of a second in
+   * which there was none), the fraction of the second it was busy, batch occupancy, queue depth and
+   * time per step.
    */
   private void publishMetrics() {
     EngineStats.Snapshot now = engine.stats().snapshot();
@@ -132,10 +132,12 @@ public final class SamplerVerticle extends VerticleBase {
             .put("queue_depth", now.queueDepth())
             .put("step_ms", steps == 0 ? 0 : busy * 1000 / steps)
             .put("groups_done", now.groupsDone());
+    long prefilled = now.prefillTokens() - lastSnapshot.prefillTokens();
     if (decoded > 0 && busy > 0) {
-      metrics
-          .put("decode_tokens_per_s", decoded / busy)
-          .put("prefill_tokens_per_s", (now.prefillTokens() - lastSnapshot.prefillTokens()) / busy);
+      metrics.put("decode_tokens_per_s", decoded / busy);
+    }
+    if (prefilled > 0 && busy > 0) {
+      metrics.put("prefill_tokens_per_s", prefilled / busy);
     }
     lastSnapshot = now;
     lastSnapshotNanos = nanos;
