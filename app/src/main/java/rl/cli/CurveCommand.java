@@ -43,12 +43,21 @@ final class CurveCommand implements Callable<Integer> {
           metrics + ": no such file; RUN_DIR must be a run directory written by rl train");
     }
     Path png = output != null ? output : run.resolve(LearningCurve.FILE);
-    String name = title != null ? title : run.toAbsolutePath().normalize().getFileName().toString();
+    if (!png.getFileName().toString().endsWith(".png")) {
+      png = png.resolveSibling(png.getFileName() + ".png"); // what the chart library writes
+    }
+    Path runName = run.toAbsolutePath().normalize().getFileName();
+    String name = title != null ? title : runName == null ? "run" : runName.toString();
     int points;
     try {
       points = LearningCurve.draw(metrics, png, name);
     } catch (IOException e) {
       throw new Main.InputException(e.getMessage());
+    } catch (LinkageError e) {
+      spec.commandLine()
+          .getErr()
+          .println("rl: this Java runtime cannot draw charts (" + e + "); use a full JDK");
+      return 1;
     }
     spec.commandLine().getOut().printf("rl: wrote %s (%d evaluation points)%n", png, points);
     return 0;

@@ -81,13 +81,16 @@ final class RandomModelCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new Main.InputException("SHAPE: " + e.getMessage());
     }
-    HfTokenizer vocabulary = HfTokenizer.load(tokenizer);
-    if (vocabulary.vocabSize() > config.vocabSize()) {
+    int tokens;
+    try (HfTokenizer vocabulary = HfTokenizer.load(tokenizer)) {
+      tokens = vocabulary.vocabSize();
+    }
+    if (tokens > config.vocabSize()) {
       throw new Main.InputException(
           "--tokenizer: "
               + tokenizer.resolve("tokenizer.json")
               + " has "
-              + vocabulary.vocabSize()
+              + tokens
               + " tokens, more than the "
               + shape
               + " shape's vocabulary of "
@@ -96,7 +99,12 @@ final class RandomModelCommand implements Callable<Integer> {
     if (Files.exists(out.resolve(HfModelConfig.CONFIG_FILE))) {
       throw new Main.InputException(out + " already holds a model (config.json); not overwriting");
     }
-    Ops ops = Backends.create(backend, CliBackend::report);
+    Ops ops;
+    try {
+      ops = Backends.create(backend, CliBackend::report);
+    } catch (IllegalArgumentException e) {
+      throw new Main.InputException("--backend " + backend + ": " + e.getMessage());
+    }
     Decoder model = Decoder.random(config, ops, seed);
     long parameters = 0;
     for (Parameter p : model.parameters()) {

@@ -30,6 +30,15 @@ class CurveCommandTest {
   }
 
   @Test
+  void anOutputWithoutThePngExtensionGetsIt(@TempDir Path run) throws Exception {
+    Files.writeString(run.resolve("metrics.jsonl"), "{\"step\":1,\"reward_mean\":0.5}\n");
+    CliTest.Result result = CliTest.rl("curve", run.toString(), "-o", run.resolve("c").toString());
+    assertEquals(0, result.exitCode(), result.err());
+    assertTrue(result.out().contains(run.resolve("c.png").toString()), result.out());
+    assertTrue(Files.size(run.resolve("c.png")) > 1000);
+  }
+
+  @Test
   void aDirectoryWithoutMetricsOrPointsIsAClearError(@TempDir Path run) throws Exception {
     CliTest.Result missing = CliTest.rl("curve", run.toString());
     assertEquals(2, missing.exitCode());

@@ -73,6 +73,24 @@ class RandomModelCommandTest {
   }
 
   @Test
+  void anUnavailableBackendIsOneClearLine(@TempDir Path dir) {
+    CliTest.Result result =
+        CliTest.rl(
+            "random-model",
+            "small",
+            dir.resolve("m").toString(),
+            "--tokenizer",
+            DEMO_TOKENIZER.toString(),
+            "--backend",
+            "cuda");
+    if (result.exitCode() != 0) { // no GPU here (CI): the reason in one line, no stack trace
+      assertEquals(2, result.exitCode(), result.err());
+      assertTrue(result.err().startsWith("rl: --backend CUDA: "), result.err());
+      assertFalse(result.err().contains("\tat "), result.err());
+    }
+  }
+
+  @Test
   void anExistingModelIsNotOverwrittenAndUnknownShapesAreNamed(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve(HfModelConfig.CONFIG_FILE), "{}");
     CliTest.Result existing =

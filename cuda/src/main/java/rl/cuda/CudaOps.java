@@ -639,7 +639,11 @@ public final class CudaOps implements Ops {
     if (!bf16 || t.bf16 || t.size() == 0) {
       return x;
     }
-    CudaTensor.Allocation copy = scratchAllocation("shared product operand", 2L * t.size());
+    // One buffer per calling thread: the copy outlives this call (the products that read it are
+    // later calls), and the sampler's and the learner's threads share this CudaOps.
+    CudaTensor.Allocation copy =
+        scratchAllocation(
+            "shared product operand, thread " + Thread.currentThread().threadId(), 2L * t.size());
     kernels.launch(
         "to_bf16",
         Kernels.gridFor(t.size(), BLOCK),

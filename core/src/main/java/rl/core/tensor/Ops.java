@@ -105,8 +105,8 @@ public interface Ops {
 
   /**
    * {@code x} as {@link #gemm} reads it: where products take a narrower type than activations (CUDA
-   * in bf16 precision) a converted copy, valid until the next call; elsewhere {@code x} itself.
-   * Several products of one input then convert it once (q, k and v; gate and up).
+   * in bf16 precision) a converted copy, valid until the same thread's next call; elsewhere {@code
+   * x} itself. Several products of one input then convert it once (q, k and v; gate and up).
    */
   default Tensor productOperand(Tensor x) {
     return x;
