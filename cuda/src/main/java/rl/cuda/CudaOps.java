@@ -641,18 +641,17 @@ public final class CudaOps implements Ops {
     }
     // One buffer per calling thread: the copy outlives this call (the products that read it are
     // later calls), and the sampler's and the learner's threads share this CudaOps.
-    CudaTensor.Allocation copy =
-        scratchAllocation(
-            "shared product operand, thread " + Thread.currentThread().threadId(), 2L * t.size());
-    kernels.launch(
-        "to_bf16",
-        Kernels.gridFor(t.size(), BLOCK),
-        1,
-        1,
-        BLOCK,
-        0,
-        kernels.args().ptr(copy.address).ptr(t).i64(t.size()));
-    return new CudaTensor(copy, 0, t.rows(), t.cols(), true);
+    CudaTensor converted =
+        new CudaTensor(
+            scratchAllocation(
+                "shared product operand, thread " + Thread.currentThread().threadId(),
+                2L * t.size()),
+            0,
+            t.rows(),
+            t.cols(),
+            true);
+    copy(converted, t); // rounds to bf16
+    return converted;
   }
 
   /** Scratch names of float32 operands rounded to bf16, one per operand slot. */
@@ -664,17 +663,15 @@ public final class CudaOps implements Ops {
     if (x.bf16) {
       return x.address();
     }
-    long n = x.size();
-    long address = scratch(BF16_OPERAND[slot], Math.max(2L * n, 1 << 20));
-    kernels.launch(
-        "to_bf16",
-        Kernels.gridFor(n, BLOCK),
-        1,
-        1,
-        BLOCK,
-        0,
-        kernels.args().ptr(address).ptr(x).i64(n));
-    return address;
+    CudaTensor rounded =
+        new CudaTensor(
+            scratchAllocation(BF16_OPERAND[slot], Math.max(2L * x.size(), 1 << 20)),
+            0,
+            x.rows(),
+            x.cols(),
+            true);
+    copy(rounded, x); // rounds to bf16
+    return rounded.address();
   }
 
   /**

@@ -238,7 +238,7 @@ public final class Learner {
     double lr = LearningRate.at(optimizer, step, training.steps());
     step++;
     for (Parameter p : trainable()) {
-      Tensor[] m = moments.computeIfAbsent(p, k -> new Tensor[] {allocateLike(k), allocateLike(k)});
+      Tensor[] m = moments.computeIfAbsent(p, k -> new Tensor[] {zerosLike(k), zerosLike(k)});
       boolean isB = p.name().endsWith("lora_B.weight");
       double paramLr = isB ? lr * optimizer.loraPlusRatio() : lr;
       ops.adamw(
@@ -390,7 +390,8 @@ public final class Learner {
     return existing;
   }
 
-  private Tensor allocateLike(Parameter p) {
+  /** AdamW's moments start at zero. */
+  private Tensor zerosLike(Parameter p) {
     return ops.zeros(p.value().rows(), p.value().cols());
   }
 
