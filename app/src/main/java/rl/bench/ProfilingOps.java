@@ -296,6 +296,23 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public Tensor swigluForProduct(Tensor out, Tensor gate, Tensor up) {
+    long t = System.nanoTime();
+    Tensor product = ops.swigluForProduct(out, gate, up);
+    add(Kernel.SWIGLU, t);
+    return product;
+  }
+
+  @Override
+  public GatedPair swigluBackwardForProducts(
+      Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up) {
+    long t = System.nanoTime();
+    GatedPair products = ops.swigluBackwardForProducts(dgate, dup, dout, gate, up);
+    add(Kernel.SWIGLU_BACKWARD, t);
+    return products;
+  }
+
+  @Override
   public void embedding(Tensor out, Tensor table, int[] ids) {
     long t = System.nanoTime();
     ops.embedding(out, table, ids);

@@ -639,19 +639,24 @@ public final class CudaOps implements Ops {
     if (!bf16 || t.bf16 || t.size() == 0) {
       return x;
     }
-    // One buffer per calling thread: the copy outlives this call (the products that read it are
-    // later calls), and the sampler's and the learner's threads share this CudaOps.
-    CudaTensor converted =
-        new CudaTensor(
-            scratchAllocation(
-                "shared product operand, thread " + Thread.currentThread().threadId(),
-                2L * t.size()),
-            0,
-            t.rows(),
-            t.cols(),
-            true);
+    CudaTensor converted = threadOperand("shared product operand", t);
     copy(converted, t); // rounds to bf16
     return converted;
+  }
+
+  /**
+   * A bf16 scratch tensor shaped like {@code like}, kept under {@code purpose} for the calling
+   * thread: the copy outlives the call that fills it (the products that read it are later calls),
+   * and the sampler's and the learner's threads share this CudaOps.
+   */
+  private CudaTensor threadOperand(String purpose, Tensor like) {
+    return new CudaTensor(
+        scratchAllocation(
+            purpose + ", thread " + Thread.currentThread().threadId(), 2L * like.size()),
+        0,
+        like.rows(),
+        like.cols(),
+        true);
   }
 
   /** Scratch names of float32 operands rounded to bf16, one per operand slot. */
@@ -1118,6 +1123,17 @@ public final class CudaOps implements Ops {
 
   @Override
   public synchronized void swiglu(Tensor out, Tensor gate, Tensor up) {
+    launchSwiglu(out, null, gate, up);
+  }
+
+  @Override
+  public synchronized Tensor swigluForProduct(Tensor out, Tensor gate, Tensor up) {
+    CudaTensor copy = bf16 ? threadOperand("swiglu output", out) : null;
+    launchSwiglu(out, copy, gate, up);
+    return copy != null ? copy : out;
+  }
+
+  private void launchSwiglu(Tensor out, CudaTensor out16, Tensor gate, Tensor up) {
     long n = gate.size();
     if (n == 0) {
       return;
@@ -1129,12 +1145,42 @@ public final class CudaOps implements Ops {
         1,
         BLOCK,
         0,
-        kernels.args().ptr(t(out)).ptr(t(gate)).ptr(t(up)).i64(n));
+        kernels
+            .args()
+            .ptr(t(out))
+            .ptr(out16 == null ? 0L : out16.address())
+            .ptr(t(gate))
+            .ptr(t(up))
+            .i64(n));
   }
 
   @Override
   public synchronized void swigluBackward(
       Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up) {
+    launchSwigluBackward(dgate, dup, null, null, dout, gate, up);
+  }
+
+  @Override
+  public synchronized GatedPair swigluBackwardForProducts(
+      Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up) {
+    if (!bf16) {
+      launchSwigluBackward(dgate, dup, null, null, dout, gate, up);
+      return new GatedPair(dgate, dup);
+    }
+    CudaTensor dgate16 = threadOperand("swiglu gate gradient", dgate);
+    CudaTensor dup16 = threadOperand("swiglu up gradient", dup);
+    launchSwigluBackward(dgate, dup, dgate16, dup16, dout, gate, up);
+    return new GatedPair(dgate16, dup16);
+  }
+
+  private void launchSwigluBackward(
+      Tensor dgate,
+      Tensor dup,
+      CudaTensor dgate16,
+      CudaTensor dup16,
+      Tensor dout,
+      Tensor gate,
+      Tensor up) {
     long n = gate.size();
     if (n == 0) {
       return;
@@ -1146,7 +1192,16 @@ public final class CudaOps implements Ops {
         1,
         BLOCK,
         0,
-        kernels.args().ptr(t(dgate)).ptr(t(dup)).ptr(t(dout)).ptr(t(gate)).ptr(t(up)).i64(n));
+        kernels
+            .args()
+            .ptr(t(dgate))
+            .ptr(t(dup))
+            .ptr(dgate16 == null ? 0L : dgate16.address())
+            .ptr(dup16 == null ? 0L : dup16.address())
+            .ptr(t(dout))
+            .ptr(t(gate))
+            .ptr(t(up))
+            .i64(n));
   }
 
   @Override

@@ -251,21 +251,34 @@ extern "C" __global__ void rope(float* x, const int* positions, const float* cos
   }
 }
 
-extern "C" __global__ void swiglu(float* out, const float* gate, const float* up, i64 n) {
+// out = silu(gate) · up; out16, when not null, gets the same values rounded to bf16 (the copy the
+// next product reads, written here instead of by a separate conversion).
+extern "C" __global__ void swiglu(float* out, bf16* out16, const float* gate, const float* up,
+                                  i64 n) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
     float g = gate[i];
-    out[i] = g / (1.0f + expf(-g)) * up[i];
+    float h = g / (1.0f + expf(-g)) * up[i];
+    out[i] = h;
+    if (out16 != nullptr) out16[i] = float_to_bf16(h);
   }
 }
 
-extern "C" __global__ void swiglu_backward(float* dgate, float* dup, const float* dout,
-                                           const float* gate, const float* up, i64 n) {
+// dgate16 and dup16, when not null, get bf16 copies of dgate and dup (as swiglu's out16).
+extern "C" __global__ void swiglu_backward(float* dgate, float* dup, bf16* dgate16, bf16* dup16,
+                                           const float* dout, const float* gate, const float* up,
+                                           i64 n) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
     double g = gate[i];
     double sigmoid = 1.0 / (1.0 + exp(-g));
     // d silu(g) / dg = σ(g) · (1 + g · (1 − σ(g)))
-    dgate[i] = (float) (dout[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid)));
-    dup[i] = (float) (dout[i] * (g * sigmoid));
+    float dg = (float) (dout[i] * up[i] * sigmoid * (1 + g * (1 - sigmoid)));
+    float du = (float) (dout[i] * (g * sigmoid));
+    dgate[i] = dg;
+    dup[i] = du;
+    if (dgate16 != nullptr) {
+      dgate16[i] = float_to_bf16(dg);
+      dup16[i] = float_to_bf16(du);
+    }
   }
 }
 

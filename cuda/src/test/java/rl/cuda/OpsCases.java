@@ -210,6 +210,31 @@ final class OpsCases {
     ops.swigluBackward(dgate, dup, dact, gate, up);
     out.put("swigluBackwardGate", ops.download(dgate));
     out.put("swigluBackwardUp", ops.download(dup));
+    // The fused copies for products: the same values as the plain ops, and products of them equal
+    // products of the float32 outputs exactly (both round the same values to the same type).
+    Tensor fusedAct = poisoned(ops, 13, 31);
+    Tensor actProduct = ops.swigluForProduct(fusedAct, gate, up);
+    out.put("swigluForProduct", ops.download(fusedAct));
+    Tensor fusedDgate = poisoned(ops, 13, 31);
+    Tensor fusedDup = poisoned(ops, 13, 31);
+    Ops.GatedPair gradProducts =
+        ops.swigluBackwardForProducts(fusedDgate, fusedDup, dact, gate, up);
+    out.put("swigluBackwardForProductsGate", ops.download(fusedDgate));
+    out.put("swigluBackwardForProductsUp", ops.download(fusedDup));
+    Tensor mlpWeight = ops.uploadWeight(normal(random, 7 * 31), 7, 31);
+    Tensor[][] productPairs = {
+      {actProduct, act}, {gradProducts.gate(), dgate}, {gradProducts.up(), dup}
+    };
+    String[] productNames = {"swigluForProduct", "swigluBackwardGate", "swigluBackwardUp"};
+    for (int i = 0; i < productPairs.length; i++) {
+      Tensor viaCopy = ops.zeros(13, 7);
+      Tensor fromFloat = ops.zeros(13, 7);
+      ops.gemm(viaCopy, productPairs[i][0], false, mlpWeight, true, 1f, 0f);
+      ops.gemm(fromFloat, productPairs[i][1], false, mlpWeight, true, 1f, 0f);
+      out.put("reduced." + productNames[i] + "Product", ops.download(viaCopy));
+      ops.axpy(fromFloat, viaCopy, -1f);
+      out.put(productNames[i] + "ProductDifference", ops.download(fromFloat));
+    }
 
     // embedding with repeated ids
     Tensor table = ops.upload(normal(random, 50 * 12), 50, 12);

@@ -121,9 +121,9 @@ final class DecoderLayer {
     gate.forward(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora);
     up.forward(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora);
     Tensor h = rows(ops, b.mlpHidden, n);
-    ops.swiglu(h, g, uu);
+    Tensor hProduct = ops.swigluForProduct(h, g, uu);
     // out = afterAttention + down_proj(h)
-    down.forward(ops, projected, h, u(ops, b, 6, n), lora);
+    down.forward(ops, projected, h, hProduct, u(ops, b, 6, n), lora);
     ops.add(out, mid, projected);
   }
 
@@ -150,11 +150,12 @@ final class DecoderLayer {
     down.backward(ops, dh, false, dx, rows(ops, b.mlpHidden, n), u(ops, b, 6, n), du, lora);
     Tensor dGate = rows(ops, g.dGate, n);
     Tensor dUp = rows(ops, g.dUp, n);
-    ops.swigluBackward(dGate, dUp, dh, rows(ops, b.gate, n), rows(ops, b.up, n));
+    Ops.GatedPair products =
+        ops.swigluBackwardForProducts(dGate, dUp, dh, rows(ops, b.gate, n), rows(ops, b.up, n));
     Tensor xn2 = rows(ops, b.norm2Out, n);
     Tensor dxn = rows(ops, g.dNormOut, n);
-    gate.backward(ops, dxn, false, dGate, xn2, u(ops, b, 4, n), du, lora);
-    up.backward(ops, dxn, dUp, xn2, u(ops, b, 5, n), du, lora);
+    gate.backward(ops, dxn, false, dGate, products.gate(), xn2, u(ops, b, 4, n), du, lora);
+    up.backward(ops, dxn, true, dUp, products.up(), xn2, u(ops, b, 5, n), du, lora);
     ops.rmsnormBackward(
         dx,
         postAttentionNorm.gradIfTrainable(ops),

@@ -145,8 +145,25 @@ public final class Linear {
       Tensor u,
       Tensor du,
       boolean adapterOn) {
+    backward(ops, dx, accumulate, dy, dy, x, u, du, adapterOn);
+  }
+
+  /**
+   * As above, with {@code dyProduct} the same gradient as the products read it (see {@link
+   * Ops#swigluBackwardForProducts}); the adapter and the weight gradient read {@code dy}.
+   */
+  void backward(
+      Ops ops,
+      Tensor dx,
+      boolean accumulate,
+      Tensor dy,
+      Tensor dyProduct,
+      Tensor x,
+      Tensor u,
+      Tensor du,
+      boolean adapterOn) {
     if (dx != null) {
-      ops.gemm(dx, dy, false, weight.value(), false, 1f, accumulate ? 1f : 0f);
+      ops.gemm(dx, dyProduct, false, weight.value(), false, 1f, accumulate ? 1f : 0f);
     }
     Tensor dw = weight.gradIfTrainable(ops);
     if (dw != null) {

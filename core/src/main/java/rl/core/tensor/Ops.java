@@ -213,6 +213,29 @@ public interface Ops {
   /** Backward of {@link #swiglu}; {@code dgate} and {@code dup} are overwritten. */
   void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up);
 
+  /**
+   * {@link #swiglu}, returning {@code out} as products read it (see {@link #productOperand}; valid
+   * until the same thread's next call of this method). A backend whose products take a narrower
+   * type writes that copy in the same pass instead of converting {@code out} afterwards.
+   */
+  default Tensor swigluForProduct(Tensor out, Tensor gate, Tensor up) {
+    swiglu(out, gate, up);
+    return out;
+  }
+
+  /**
+   * {@link #swigluBackward}, returning {@code dgate} and {@code dup} as products read them (as
+   * {@link #swigluForProduct} does for the forward; valid until this thread's next call).
+   */
+  default GatedPair swigluBackwardForProducts(
+      Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up) {
+    swigluBackward(dgate, dup, dout, gate, up);
+    return new GatedPair(dgate, dup);
+  }
+
+  /** One tensor for the gate projection and one for the up projection. */
+  record GatedPair(Tensor gate, Tensor up) {}
+
   /** {@code out[n, :] = table[ids[n], :]}. */
   void embedding(Tensor out, Tensor table, int[] ids);
 
