@@ -1291,6 +1291,31 @@ public final class CudaOps implements Ops {
       return;
     }
     long seq = layout(batch);
+    String keyTiles = keyTileKernel(keys, values, grid, headSize);
+    if (keyTiles != null) {
+      long blocks = (long) maxQueries * numKvHeads * grid.chunks() * batch.sequences();
+      kernels.launch(
+          keyTiles,
+          maxQueries,
+          numKvHeads * grid.chunks(),
+          batch.sequences(),
+          32 * (blocks < KEY_TILE_FEW_BLOCKS ? 8 : 4),
+          0,
+          kernels
+              .args()
+              .ptr(t(out))
+              .ptr(t(lse))
+              .ptr(t(q))
+              .ptr(keys)
+              .ptr(values)
+              .ptr(seq)
+              .i32(batch.sequences())
+              .i32(numHeads)
+              .i32(numKvHeads)
+              .i32(grid.headsPerBlock())
+              .f32(grid.scale()));
+      return;
+    }
     kernels.launch(
         ATTENTION_KERNELS[keys.bf16 ? 1 : 0][grid.level()],
         maxQueries,
@@ -1345,6 +1370,43 @@ public final class CudaOps implements Ops {
     float scale() {
       return (float) (1.0 / Math.sqrt(headSize));
     }
+  }
+
+  /**
+   * Whether attention over a bf16 KV cache takes a key per lane ({@code
+   * -Drl.cuda.decodeAttention=key-tiles}, the default) or a warp per key like the float32 cache
+   * ({@code warp-per-key}).
+   */
+  private boolean keyTileAttention =
+      !"warp-per-key".equals(System.getProperty("rl.cuda.decodeAttention", "key-tiles"));
+
+  /** Chooses the bf16-cache attention kernel for tests, whatever the property says. */
+  synchronized void useKeyTileAttention(boolean keyTiles) {
+    keyTileAttention = keyTiles;
+  }
+
+  /**
+   * Below this many blocks the key-tile kernel runs 8 warps a block instead of 4, so that short
+   * batches still keep the GPU's SMs busy.
+   */
+  private static final long KEY_TILE_FEW_BLOCKS = 1024;
+
+  /**
+   * The key-tile kernel for these operands, or null where it does not apply: float32 caches, head
+   * sizes other than 64 and 128, rows not 16-byte aligned (it reads keys 16 bytes at a time).
+   */
+  private String keyTileKernel(
+      CudaTensor keys, CudaTensor values, AttentionGrid grid, int headSize) {
+    if (!keyTileAttention || !keys.bf16 || (headSize != 64 && headSize != 128)) {
+      return null;
+    }
+    if (keys.address() % 16 != 0 || values.address() % 16 != 0 || keys.cols() % 8 != 0) {
+      return null;
+    }
+    if (headSize == 128) {
+      return "attention_key_tiles_128x4";
+    }
+    return grid.headsPerBlock() <= 4 ? "attention_key_tiles_64x4" : "attention_key_tiles_64x8";
   }
 
   /** The attention instantiations: [float32 or bf16 keys and values][log2 of dims per lane]. */

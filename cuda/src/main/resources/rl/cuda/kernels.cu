@@ -589,6 +589,160 @@ extern "C" __global__ void attention_bf16_d2(ATTENTION_ARGS(bf16)) { attention_r
 extern "C" __global__ void attention_bf16_d4(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 4, 4>(ATTENTION_CALL); }
 extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 8, 4>(ATTENTION_CALL); }
 
+// The same attention over a bf16 KV cache with a lane per key instead of a warp per key (the
+// decode path: a warp per key spends most of its time in the shuffles of each key's dot product).
+// Block (query t, key/value head kh and its chunk of query heads, sequence) of blockDim.x / 32
+// warps; warp w takes the 32-key tiles starting at keys 32 w, 32 (w + warps) and so on. In a tile lane j
+// reads key j's row (HD bf16, 16 bytes at a time) and scores it against the block's H query heads
+// (in shared memory, read by broadcast); the tile's softmax update is one warp max and one warp sum
+// per head; then for the values the lanes hold head dims (HD / 32 each) and go through the tile's
+// keys, each value row read coalesced once for all H heads. Warps merge as in attention_rows.
+#define KEY_TILE_MAX_WARPS 8
+
+// Eight bf16 in one 16-byte load; four floats in one 16-byte shared-memory load.
+struct alignas(16) Bf16x8 {
+  unsigned w[4];
+};
+struct alignas(16) Float4 {
+  float v[4];
+};
+
+template <int HD, int H>
+__device__ void attention_key_tiles(float* out, float* lse, const float* q, const bf16* k,
+                                    const bf16* v, const int* seq, int sequences, int numHeads,
+                                    int numKvHeads, int headsPerBlock, float scale) {
+  constexpr int DL = HD / 32;  // head dims per lane in the value pass
+  __shared__ Float4 qs[H][HD / 4];
+  // A warp's probabilities for its tile while the keys go by, the warps' outputs after.
+  __shared__ union {
+    float probs[KEY_TILE_MAX_WARPS][H][32];
+    float partOut[KEY_TILE_MAX_WARPS][H][HD];
+  } tile;
+  __shared__ float partMax[KEY_TILE_MAX_WARPS][H];
+  __shared__ float partSum[KEY_TILE_MAX_WARPS][H];
+  QueryBlock b;
+  if (!query_block(b, seq, sequences, numHeads, numKvHeads, headsPerBlock)) return;
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  int qCols = numHeads * HD, kCols = numKvHeads * HD;
+  const float* qrow = q + (i64) (b.q0 + b.t) * qCols + (i64) b.h0 * HD;
+  for (int e = threadIdx.x; e < H * HD; e += blockDim.x) {
+    qs[e / HD][e % HD / 4].v[e % 4] = e / HD < b.heads ? qrow[e] * scale : 0.0f;
+  }
+  __syncthreads();
+  float m[H], l[H], acc[H][DL];
+#pragma unroll
+  for (int g = 0; g < H; g++) {
+    m[g] = -1.0f / 0.0f;
+    l[g] = 0;
+#pragma unroll
+    for (int i = 0; i < DL; i++) acc[g][i] = 0;
+  }
+  const bf16* kHead = k + (i64) b.k0 * kCols + (i64) b.kh * HD;
+  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD + lane * DL;
+  for (int base = warp * 32; base < b.visible; base += warps * 32) {
+    int j = base + lane;
+    bool valid = j < b.visible;
+    float score[H];
+#pragma unroll
+    for (int g = 0; g < H; g++) score[g] = 0;
+    if (valid) {
+      const Bf16x8* kr = reinterpret_cast<const Bf16x8*>(kHead + (i64) j * kCols);
+#pragma unroll
+      for (int c = 0; c < HD / 8; c++) {
+        Bf16x8 words = kr[c];
+        float kf[8];
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          kf[2 * e] = __uint_as_float(words.w[e] << 16);
+          kf[2 * e + 1] = __uint_as_float(words.w[e] & 0xffff0000u);
+        }
+#pragma unroll
+        for (int g = 0; g < H; g++) {
+#pragma unroll
+          for (int e = 0; e < 8; e++) score[g] += qs[g][2 * c + e / 4].v[e % 4] * kf[e];
+        }
+      }
+    }
+#pragma unroll
+    for (int g = 0; g < H; g++) {
+      float x = valid ? score[g] : -1.0f / 0.0f;
+      float top = x;
+      for (int o = 16; o > 0; o >>= 1) top = fmaxf(top, __shfl_xor_sync(0xffffffff, top, o));
+      float mNew = fmaxf(m[g], top);  // finite: lane 0's key is visible
+      float p = valid ? expf(x - mNew) : 0.0f;
+      float sum = p;
+      for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffff, sum, o);
+      float keep = expf(m[g] - mNew);
+      l[g] = l[g] * keep + sum;
+#pragma unroll
+      for (int i = 0; i < DL; i++) acc[g][i] *= keep;
+      m[g] = mNew;
+      tile.probs[warp][g][lane] = p;
+    }
+    __syncwarp();
+    int count = min(32, b.visible - base);
+#pragma unroll 4
+    for (int jj = 0; jj < count; jj++) {
+      const bf16* vr = vHead + (i64) (base + jj) * kCols;
+      float vf[DL];
+      if (DL == 2) {
+        unsigned w = *reinterpret_cast<const unsigned*>(vr);
+        vf[0] = __uint_as_float(w << 16);
+        vf[1] = __uint_as_float(w & 0xffff0000u);
+      } else {
+#pragma unroll
+        for (int i = 0; i < DL; i += 2) {
+          unsigned w = reinterpret_cast<const unsigned*>(vr)[i / 2];
+          vf[i] = __uint_as_float(w << 16);
+          vf[i + 1] = __uint_as_float(w & 0xffff0000u);
+        }
+      }
+#pragma unroll
+      for (int g = 0; g < H; g++) {
+        float p = tile.probs[warp][g][jj];
+#pragma unroll
+        for (int i = 0; i < DL; i++) acc[g][i] += p * vf[i];
+      }
+    }
+    __syncwarp();
+  }
+  __syncthreads();  // every warp done with its probabilities before partOut overwrites them
+#pragma unroll
+  for (int g = 0; g < H; g++) {
+#pragma unroll
+    for (int i = 0; i < DL; i++) tile.partOut[warp][g][lane * DL + i] = acc[g][i];
+    if (lane == 0) {
+      partMax[warp][g] = m[g];
+      partSum[warp][g] = l[g];
+    }
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < b.heads * HD; e += blockDim.x) {
+    int g = e / HD, c = e % HD;
+    float top = -1.0f / 0.0f;
+    for (int w = 0; w < warps; w++) top = fmaxf(top, partMax[w][g]);
+    float sum = 0, o = 0;
+    for (int w = 0; w < warps; w++) {
+      if (partSum[w][g] > 0) {
+        float f = expf(partMax[w][g] - top);
+        sum += partSum[w][g] * f;
+        o += tile.partOut[w][g][c] * f;
+      }
+    }
+    out[(i64) (b.q0 + b.t) * qCols + (i64) (b.h0 + g) * HD + c] = o / sum;
+    if (c == 0) lse[(i64) (b.q0 + b.t) * numHeads + b.h0 + g] = top + logf(sum);
+  }
+}
+
+// Instantiations: head size 64 with up to 4 or 8 query heads per block, 128 with up to 4.
+#define KEY_TILE_ARGS                                                                         \
+  float *out, float *lse, const float *q, const bf16 *k, const bf16 *v, const int *seq,       \
+      int sequences, int numHeads, int numKvHeads, int headsPerBlock, float scale
+#define KEY_TILE_CALL out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headsPerBlock, scale
+extern "C" __global__ void attention_key_tiles_64x4(KEY_TILE_ARGS) { attention_key_tiles<64, 4>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_64x8(KEY_TILE_ARGS) { attention_key_tiles<64, 8>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_128x4(KEY_TILE_ARGS) { attention_key_tiles<128, 4>(KEY_TILE_CALL); }
+
 // Backward of attention in two passes that need no atomics, recomputing the probabilities from
 // the saved log-sum-exps: with P = softmax(scale · q kᵀ), dP = dO vᵀ, D = rowsum(dO ∘ O) and
 // dS = P ∘ (dP − D): dq = scale · dS k, dk = scale · dSᵀ q, dv = Pᵀ dO.

@@ -30,7 +30,8 @@ class CudaOpsConformanceTest {
   /**
    * Precision and attention path: every case runs on both attention implementations (the product
    * path rounds its operands to bf16 in bf16 precision, hence that tolerance for its attention),
-   * and with the rank-1 adapter backward as products and as the fused kernels.
+   * with the rank-1 adapter backward as products and as the fused kernels, and with both kernels
+   * for attention over a bf16 cache (key tiles, the default, and a warp per key).
    */
   static final List<String> VARIANTS =
       List.of(
@@ -39,7 +40,8 @@ class CudaOpsConformanceTest {
           "bf16 FLASH",
           "bf16 PRODUCTS",
           "fp32 PRODUCTS fused-lora-backward",
-          "bf16 PRODUCTS fused-lora-backward");
+          "bf16 PRODUCTS fused-lora-backward",
+          "bf16 FLASH warp-per-key");
 
   @Test
   void everyOpMatchesNd4jOps() throws Exception {
@@ -56,6 +58,7 @@ class CudaOpsConformanceTest {
       CudaOps ops = new CudaOps(cuda.get(), Kernels.defaultCacheDir(), precision);
       ops.useAttentionPath(path);
       ops.useFusedLoraBackward(variant.endsWith("fused-lora-backward"));
+      ops.useKeyTileAttention(!variant.endsWith("warp-per-key"));
       System.out.println("CudaOps on " + cuda.get() + "; kernels " + ops.kernelLog());
       Map<String, float[]> actual = OpsCases.run(ops, SEED);
       assertEquals(reference.keySet(), actual.keySet());

@@ -279,6 +279,22 @@ final class OpsCases {
     ops.embedding(looked, storedTable, ids);
     out.put("reduced.embedding", ops.download(looked));
     cachedAttention(ops, random, out);
+    // Long contexts over a cache: head size 64 with groups of 4 (Llama-3.2-1B) and 7
+    // (Qwen2.5-0.5B), head size 128 with a group of 4; the last with more than a thousand
+    // blocks (the key-tile kernel's 4-warp launch).
+    int[] ragged = {300, 129, 33, 1, 64, 97};
+    int[] oneEach = {1, 1, 1, 1, 1, 1};
+    int[] someMore = {3, 1, 2, 1, 1, 5};
+    longCacheAttention(ops, random, out, "longCacheHs64Group4", 8, 2, 64, ragged, oneEach);
+    longCacheAttention(ops, random, out, "longCacheHs64Group7", 14, 2, 64, ragged, someMore);
+    longCacheAttention(ops, random, out, "longCacheHs128Group4", 8, 2, 128, ragged, someMore);
+    int[] manyKeys = new int[1040];
+    int[] manyQueries = new int[1040];
+    for (int i = 0; i < manyKeys.length; i++) {
+      manyKeys[i] = 1 + (i * 37) % 70;
+      manyQueries[i] = 1;
+    }
+    longCacheAttention(ops, random, out, "manySequencesCache", 2, 1, 64, manyKeys, manyQueries);
 
     // output head: chunked target logprobs and their backward, full logits
     int vocab = 97;
@@ -432,6 +448,49 @@ final class OpsCases {
     ops.attention(o, lse, q, keys, values, batch, heads, kvHeads, hs);
     out.put("reduced.cacheAttention", ops.download(o));
     out.put("reduced.cacheAttentionLse", ops.download(lse));
+  }
+
+  /**
+   * Attention over a long bf16-able cache, each sequence's keys stored one after another: several
+   * key tiles per warp, ragged lengths, and sequences with several queries (causal).
+   */
+  private static void longCacheAttention(
+      Ops ops,
+      SplittableRandom random,
+      Map<String, float[]> out,
+      String name,
+      int heads,
+      int kvHeads,
+      int hs,
+      int[] keyCounts,
+      int[] queryCounts) {
+    int sequences = keyCounts.length;
+    int[] queryStart = new int[sequences];
+    int[] keyStart = new int[sequences];
+    int queries = 0;
+    int keys = 0;
+    for (int i = 0; i < sequences; i++) {
+      queryStart[i] = queries;
+      keyStart[i] = keys;
+      queries += queryCounts[i];
+      keys += keyCounts[i];
+    }
+    int width = kvHeads * hs;
+    Tensor k = ops.zerosCache(keys, width);
+    Tensor v = ops.zerosCache(keys, width);
+    int[] rows = new int[keys];
+    for (int i = 0; i < keys; i++) {
+      rows[i] = i;
+    }
+    ops.scatterRows(k, rows, ops.upload(normal(random, keys * width), keys, width));
+    ops.scatterRows(v, rows, ops.upload(normal(random, keys * width), keys, width));
+    Tensor q = ops.upload(normal(random, queries * heads * hs), queries, heads * hs);
+    Tensor o = poisoned(ops, queries, heads * hs);
+    Tensor lse = poisoned(ops, queries, heads);
+    AttentionBatch batch = new AttentionBatch(queryStart, queryCounts, keyStart, keyCounts);
+    ops.attention(o, lse, q, k, v, batch, heads, kvHeads, hs);
+    out.put("reduced." + name, ops.download(o));
+    out.put("reduced." + name + "Lse", ops.download(lse));
   }
 
   /** An output tensor filled with NaN first, so an element the op forgets to write shows. */
