@@ -21,7 +21,7 @@ if [ "${CHECKS:-1}" = 1 ]; then
     classes="--select-class rl.core.model.ModelFixtureTest"
     [ $precision = fp32 ] && classes="--select-class rl.cuda.CudaOpsConformanceTest --select-class rl.cuda.StepGraphsTest $classes"
     "$JAVA" $FLAGS -Drl.backend=cuda -Drl.cuda.precision=$precision \
-      -Drl.cuda.reference="$D/ops-reference.bin" -Drl.fixtures=core/src/test/resources/fixtures \
+      -Drl.cuda.reference="$TEST/ops-reference.bin" -Drl.fixtures=core/src/test/resources/fixtures \
       -jar "$TEST"/junit-platform-console-standalone-*.jar execute \
       --class-path "${CP}$TEST/core-tests.jar:$TEST/cuda-tests.jar" $classes \
       --details=tree --disable-banner > "$LOGS/checks-$precision.log" 2>&1

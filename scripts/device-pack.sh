@@ -5,11 +5,12 @@
 #                    PNG is drawn afterwards, off the device, with `rl curve RUN_DIR`);
 #   jars.tar.xz      lib/: rl.jar and the jars `rl train` needs, less ND4J's (the device runs the
 #                    CUDA backend), the chart library's and those it never loads; test/: the test
-#                    classes and the JUnit console. The jars are rewritten uncompressed, with only
-#                    the Linux x86-64 natives and the CUDA bindings we call (cudart, cuBLAS, NVRTC),
-#                    so that one xz stream compresses them all (15 MB instead of the jars' 45);
-#   ops-reference.bin  the ND4J outputs CudaOps is compared against.
-# Prints the sizes; the working tree plus .device must stay under 64 MiB.
+#                    classes, the JUnit console and ops-reference.bin (the ND4J outputs CudaOps is
+#                    compared against). The jars are rewritten uncompressed, with only the Linux
+#                    x86-64 natives and the CUDA bindings we call (cudart, cuBLAS, NVRTC), so that
+#                    one xz stream compresses them all (15 MB instead of the jars' 45).
+# Prints the sizes and fails when the working tree plus .device pass 64 MiB (the device tool's
+# limit).
 #   scripts/device-pack.sh     then on the device: sh scripts/device-check.sh (or device-train.sh)
 set -eu
 ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
@@ -41,7 +42,7 @@ $MVN -pl app -am package -DskipTests dependency:copy-dependencies -DincludeScope
 cp app/target/rl.jar "$STAGE/in/"
 # The ND4J outputs the GPU must reproduce (OpsCasesTest writes them).
 $MVN -pl cuda -am test -Dtest=OpsCasesTest -Dsurefire.failIfNoSpecifiedTests=false \
-  -Drl.cuda.writeReference="$ROOT/$OUT/ops-reference.bin" >/dev/null
+  -Drl.cuda.writeReference="$STAGE/jars/test/ops-reference.bin" >/dev/null
 # The JUnit console runs the GPU tests there; its platform version goes with the JUnit BOM's.
 $MVN -pl cuda dependency:copy -DoutputDirectory="$STAGE/junit" \
   -Dartifact=org.junit.platform:junit-platform-console-standalone:${JUNIT_PLATFORM:-1.14.4}
@@ -79,3 +80,7 @@ tar -C "$STAGE" -cJf "$OUT/runtime.tar.xz" runtime
 tracked=$(git ls-files -z | du -cb --files0-from=- | tail -n 1 | cut -f 1)
 packed=$(du -cb "$OUT" | tail -n 1 | cut -f 1)
 echo "device-pack: $OUT holds $((packed >> 20)) MiB; tracked files $((tracked >> 20)) MiB; together $(((packed + tracked) >> 20)) MiB of 64"
+if [ $((packed + tracked)) -gt $((64 << 20)) ]; then
+  echo "device-pack: over the device tool's 64 MiB by $((packed + tracked - (64 << 20))) bytes" >&2
+  exit 1
+fi

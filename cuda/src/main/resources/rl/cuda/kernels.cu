@@ -30,6 +30,14 @@ __device__ __forceinline__ float load_f(const bf16* p) { return bf16_to_float(*p
 __device__ __forceinline__ void store_f(float* p, float v) { *p = v; }
 __device__ __forceinline__ void store_f(bf16* p, float v) { *p = float_to_bf16(v); }
 
+// Eight bf16, or four floats, in one 16-byte load or store.
+struct alignas(16) Bf16x8 {
+  unsigned w[4];
+};
+struct alignas(16) Float4 {
+  float v[4];
+};
+
 // out [n] = bf16(x [n]): the fp32 operand of a product whose other operand is bf16
 extern "C" __global__ void to_bf16(bf16* out, const float* x, i64 n) {
   for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
@@ -375,6 +383,43 @@ extern "C" __global__ void lora_forward(float* y, float* u, const float* x, cons
   }
 }
 
+// The adapter's forward in two launches that each read their operands once: lora_down forms
+// u [N, rank] = x [N, in] · Aᵀ with a warp per row, lora_up adds y [N, out] += scale · u · Bᵀ four
+// outputs per thread (out a multiple of 4, rows 16-byte aligned). Block (column chunk, row) of
+// lora_up; rows past gridDim.y loop.
+extern "C" __global__ void lora_down(float* u, const float* x, const float* a, int rows, int in,
+                                     int rank) {
+  int lane = threadIdx.x & 31;
+  i64 n = (i64) blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (n >= rows) return;
+  const float* xr = x + n * in;
+  for (int r = 0; r < rank; r++) {
+    const float* ar = a + (i64) r * in;
+    float s = 0;
+#pragma unroll 4
+    for (int i = lane; i < in; i += 32) s += xr[i] * ar[i];
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+    if (lane == 0) u[n * rank + r] = s;
+  }
+}
+
+extern "C" __global__ void lora_up(float* y, const float* u, const float* b, int rows, int out,
+                                   int rank, float scale) {
+  int o = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
+  if (o >= out) return;
+  for (i64 n = blockIdx.y; n < rows; n += gridDim.y) {
+    Float4* yq = reinterpret_cast<Float4*>(y + n * out + o);
+    Float4 acc = *yq;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      float s = 0;
+      for (int r = 0; r < rank; r++) s += u[n * rank + r] * b[(i64) (o + e) * rank + r];
+      acc.v[e] += scale * s;
+    }
+    *yq = acc;
+  }
+}
+
 // The backward pass of a rank-1 adapter (y += s · u · Bᵀ, u = x · Aᵀ) in two passes, each reading
 // its large operand once (four skinny cuBLAS products read dy twice). Block (chunk of
 // LORA_BACKWARD_ROWS rows, chunk of LORA_BACKWARD_THREADS columns), a thread per column; sums over
@@ -599,13 +644,6 @@ extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_r
 // keys, each value row read coalesced once for all H heads. Warps merge as in attention_rows.
 #define KEY_TILE_MAX_WARPS 8
 
-// Eight bf16 in one 16-byte load; four floats in one 16-byte shared-memory load.
-struct alignas(16) Bf16x8 {
-  unsigned w[4];
-};
-struct alignas(16) Float4 {
-  float v[4];
-};
 
 template <int HD, int H>
 __device__ void attention_key_tiles(float* out, float* lse, const float* q, const bf16* k,

@@ -31,7 +31,8 @@ class CudaOpsConformanceTest {
    * Precision and attention path: every case runs on both attention implementations (the product
    * path rounds its operands to bf16 in bf16 precision, hence that tolerance for its attention),
    * with the rank-1 adapter backward as products and as the fused kernels, and with both kernels
-   * for attention over a bf16 cache (key tiles, the default, and a warp per key).
+   * for attention over a bf16 cache (key tiles, the default, and a warp per key), and with the
+   * adapter's forward split in two kernels for every row count (by default only from 1,024 rows).
    */
   static final List<String> VARIANTS =
       List.of(
@@ -41,7 +42,8 @@ class CudaOpsConformanceTest {
           "bf16 PRODUCTS",
           "fp32 PRODUCTS fused-lora-backward",
           "bf16 PRODUCTS fused-lora-backward",
-          "bf16 FLASH warp-per-key");
+          "bf16 FLASH warp-per-key",
+          "bf16 PRODUCTS split-lora-forward");
 
   @Test
   void everyOpMatchesNd4jOps() throws Exception {
@@ -59,6 +61,9 @@ class CudaOpsConformanceTest {
       ops.useAttentionPath(path);
       ops.useFusedLoraBackward(variant.endsWith("fused-lora-backward"));
       ops.useKeyTileAttention(!variant.endsWith("warp-per-key"));
+      if (variant.endsWith("split-lora-forward")) {
+        ops.useSplitLoraForwardFrom(0);
+      }
       System.out.println("CudaOps on " + cuda.get() + "; kernels " + ops.kernelLog());
       Map<String, float[]> actual = OpsCases.run(ops, SEED);
       assertEquals(reference.keySet(), actual.keySet());

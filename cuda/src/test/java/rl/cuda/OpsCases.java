@@ -113,9 +113,12 @@ final class OpsCases {
     ops.add(sum, x, acc);
     out.put("add", ops.download(sum));
 
-    // the fused adapter path: rank 1 and rank 3, and (1,024 rows, 3 column chunks) the two-pass
-    // form CudaOps uses for training batches
-    int[][] loraShapes = {{1, 21, 33}, {3, 21, 33}, {2, 1024, 1030}};
+    // the adapter's forward {rank, rows, outputs}: CudaOps' one fused kernel, with 1,024 rows and
+    // 3 column chunks of outputs not a multiple of 4 its two-pass form; outputs that are multiples
+    // of 4 also as lora_down then lora_up (a conformance variant uses those for every row count)
+    int[][] loraShapes = {
+      {1, 21, 33}, {3, 21, 33}, {2, 1024, 1030}, {1, 21, 36}, {1, 64, 1032}, {2, 70, 520}
+    };
     for (int[] shape : loraShapes) {
       int rank = shape[0];
       int n = shape[1];
@@ -126,7 +129,7 @@ final class OpsCases {
       Tensor y = ops.upload(normal(random, n * width), n, width);
       Tensor u = poisoned(ops, n, rank);
       ops.loraForward(y, u, input, loraA, loraB, 0.7f);
-      String name = n == 21 ? "loraForward" + rank : "loraForwardTwoPass";
+      String name = "loraForward" + rank + "x" + n + "x" + width;
       out.put(name, ops.download(y));
       out.put(name.replace("Forward", "ForwardU"), ops.download(u));
     }
