@@ -1344,38 +1344,17 @@ public final class CudaOps implements Ops {
       return;
     }
     long seq = layout(batch);
+    // Both kernels take the same arguments; the key-tile kernel (where it applies) has its head
+    // size built in and static shared memory.
     String keyTiles = keyTileKernel(keys, values, grid, headSize);
-    if (keyTiles != null) {
-      long blocks = (long) maxQueries * numKvHeads * grid.chunks() * batch.sequences();
-      kernels.launch(
-          keyTiles,
-          maxQueries,
-          numKvHeads * grid.chunks(),
-          batch.sequences(),
-          32 * (blocks < KEY_TILE_FEW_BLOCKS ? 8 : 4),
-          0,
-          kernels
-              .args()
-              .ptr(t(out))
-              .ptr(t(lse))
-              .ptr(t(q))
-              .ptr(keys)
-              .ptr(values)
-              .ptr(seq)
-              .i32(batch.sequences())
-              .i32(numHeads)
-              .i32(numKvHeads)
-              .i32(grid.headsPerBlock())
-              .f32(grid.scale()));
-      return;
-    }
+    long blocks = (long) maxQueries * numKvHeads * grid.chunks() * batch.sequences();
     kernels.launch(
-        ATTENTION_KERNELS[keys.bf16 ? 1 : 0][grid.level()],
+        keyTiles != null ? keyTiles : ATTENTION_KERNELS[keys.bf16 ? 1 : 0][grid.level()],
         maxQueries,
         numKvHeads * grid.chunks(),
         batch.sequences(),
-        ATTENTION_WARPS * 32,
-        grid.sharedBytes(),
+        keyTiles == null ? ATTENTION_WARPS * 32 : 32 * (blocks < KEY_TILE_FEW_BLOCKS ? 8 : 4),
+        keyTiles == null ? grid.sharedBytes() : 0,
         kernels
             .args()
             .ptr(t(out))

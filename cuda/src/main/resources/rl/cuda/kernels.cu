@@ -773,13 +773,11 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
 }
 
 // Instantiations: head size 64 with up to 4 or 8 query heads per block, 128 with up to 4.
-#define KEY_TILE_ARGS                                                                         \
-  float *out, float *lse, const float *q, const bf16 *k, const bf16 *v, const int *seq,       \
-      int sequences, int numHeads, int numKvHeads, int headsPerBlock, float scale
+// They take attention_rows' arguments (headSize, equal to HD, unused).
 #define KEY_TILE_CALL out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headsPerBlock, scale
-extern "C" __global__ void attention_key_tiles_64x4(KEY_TILE_ARGS) { attention_key_tiles<64, 4>(KEY_TILE_CALL); }
-extern "C" __global__ void attention_key_tiles_64x8(KEY_TILE_ARGS) { attention_key_tiles<64, 8>(KEY_TILE_CALL); }
-extern "C" __global__ void attention_key_tiles_128x4(KEY_TILE_ARGS) { attention_key_tiles<128, 4>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_64x4(ATTENTION_ARGS(bf16)) { attention_key_tiles<64, 4>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_64x8(ATTENTION_ARGS(bf16)) { attention_key_tiles<64, 8>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_128x4(ATTENTION_ARGS(bf16)) { attention_key_tiles<128, 4>(KEY_TILE_CALL); }
 
 // Backward of attention in two passes that need no atomics, recomputing the probabilities from
 // the saved log-sum-exps: with P = softmax(scale · q kᵀ), dP = dO vᵀ, D = rowsum(dO ∘ O) and
