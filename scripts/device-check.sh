@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs on the GPU machine (no Java, no network) from the repository root, after
 # scripts/device-pack.sh filled .device/ here and the device tool carried it:
-#   1. the GPU checks: CudaOps against ND4J's outputs for every op, and the model fixtures
-#      (logprobs, loss and LoRA gradients, greedy continuations) on CudaOps;
+#   1. the GPU checks: CudaOps against ND4J's outputs for every op, the model fixtures
+#      (logprobs, loss and LoRA gradients, greedy continuations) on CudaOps, and (fp32) LoRA and
+#      full-weight gradients against finite differences;
 #   2. the generation and learner benchmarks on the GPU, when asked: BENCH=1 (BENCHES="learner"
 #      runs one of them; CHECKS=0 skips 1;
 #      RLSTEP=1 times whole RL steps by phase;
@@ -19,7 +20,7 @@ if [ "${CHECKS:-1}" = 1 ]; then
   # (the fixtures' own tolerances, greedy exact) and in bf16 mode (the bf16 tolerances).
   for precision in fp32 bf16; do
     classes="--select-class rl.core.model.ModelFixtureTest"
-    [ $precision = fp32 ] && classes="--select-class rl.cuda.CudaOpsConformanceTest --select-class rl.cuda.StepGraphsTest $classes"
+    [ $precision = fp32 ] && classes="--select-class rl.cuda.CudaOpsConformanceTest --select-class rl.cuda.StepGraphsTest --select-class rl.core.model.ModelGradientTest $classes"
     "$JAVA" $FLAGS -Drl.backend=cuda -Drl.cuda.precision=$precision \
       -Drl.cuda.reference="$TEST/ops-reference.bin" -Drl.fixtures=core/src/test/resources/fixtures \
       -jar "$TEST"/junit-platform-console-standalone-*.jar execute \

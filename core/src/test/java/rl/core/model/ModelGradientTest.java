@@ -1,6 +1,7 @@
 package rl.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,12 +12,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import rl.core.config.LoraConfig;
 import rl.core.lora.LoraAdapter;
-import rl.core.tensor.Nd4jOps;
 import rl.core.tensor.Ops;
+import rl.core.tensor.Tensor;
 
 /**
  * Analytic gradients against central finite differences on small random models of each variant, for
- * a loss {@code L = Σ w[s][t] · logprob[s][t]} with fixed random weights w.
+ * a loss {@code L = Σ w[s][t] · logprob[s][t]} with fixed random weights w. On ND4J here; with
+ * {@code -Drl.backend=cuda -Drl.cuda.precision=fp32} on the GPU backend (scripts/device-check.sh):
+ * differences of a loss whose products round to bf16 would measure the rounding, so the checks skip
+ * a backend that stores weights in reduced precision.
  */
 class ModelGradientTest {
   private static final float TEMPERATURE = 0.7f;
@@ -121,10 +125,23 @@ class ModelGradientTest {
     return (plus - minus) / (2 * epsilon);
   }
 
+  /** The backend under test (see {@link ModelFixtureTest#backend}), if it keeps float32 weights. */
+  private static Ops float32Backend() {
+    Ops ops = ModelFixtureTest.backend();
+    Tensor probe = ops.uploadWeight(new float[] {1f}, 1, 1);
+    assumeFalse(
+        ops.reducedPrecision(probe),
+        () ->
+            "finite differences need float32 weights; "
+                + ops
+                + " stores them in reduced precision (run with -Drl.cuda.precision=fp32)");
+    return ops;
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("variants")
   void loraGradientsMatchFiniteDifferences(String label, HfModelConfig config) {
-    Ops ops = new Nd4jOps();
+    Ops ops = float32Backend();
     Decoder model = Decoder.random(config, ops, 3, 0.3);
     LoraAdapter adapter =
         LoraAdapter.create(
@@ -146,7 +163,7 @@ class ModelGradientTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("variants")
   void fullWeightGradientsMatchFiniteDifferences(String label, HfModelConfig config) {
-    Ops ops = new Nd4jOps();
+    Ops ops = float32Backend();
     Decoder model = Decoder.random(config, ops, 3, 0.3);
     model.setBaseTrainable(true);
     check(label, model, model.parameters());
