@@ -768,7 +768,10 @@ public final class CudaOps implements Ops {
     if (x.rows() == 0) {
       return;
     }
-    if (x.rows() >= loraSplitRows && y.cols() % 4 == 0 && t(y).address() % 16 == 0) {
+    if (x.rows() >= loraSplitRows
+        && y.cols() > 0
+        && y.cols() % 4 == 0
+        && t(y).address() % 16 == 0) {
       launchLoraDownUp(y, u, x, a, b, scale);
       return;
     }

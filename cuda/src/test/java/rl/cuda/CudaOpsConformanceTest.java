@@ -54,6 +54,7 @@ class CudaOpsConformanceTest {
     Map<String, float[]> reference =
         file.isEmpty() ? OpsCases.run(new Nd4jOps(), SEED) : OpsCases.read(Path.of(file));
     List<String> failures = new ArrayList<>();
+    Map<String, Map<String, float[]>> outputs = new java.util.HashMap<>();
     for (String variant : VARIANTS) {
       String precision = variant.split(" ")[0];
       CudaOps.AttentionPath path = CudaOps.AttentionPath.valueOf(variant.split(" ")[1]);
@@ -66,6 +67,7 @@ class CudaOpsConformanceTest {
       }
       System.out.println("CudaOps on " + cuda.get() + "; kernels " + ops.kernelLog());
       Map<String, float[]> actual = OpsCases.run(ops, SEED);
+      outputs.put(variant, actual);
       assertEquals(reference.keySet(), actual.keySet());
       for (Map.Entry<String, float[]> e : reference.entrySet()) {
         float[] got = actual.get(e.getKey());
@@ -82,6 +84,20 @@ class CudaOpsConformanceTest {
             "%-14s %-32s %10.3e %s%n", variant, e.getKey(), error, ok ? "ok" : "FAIL");
         if (!ok) {
           failures.add(variant + " " + e.getKey() + " (" + error + " > " + tolerance + ")");
+        }
+      }
+    }
+    // The two bf16-cache attention kernels read the same bf16 keys and values: they must agree to
+    // float32 rounding, not only to the bf16 tolerance both keep against ND4J.
+    Map<String, float[]> keyTiles = outputs.get("bf16 FLASH");
+    Map<String, float[]> warpPerKey = outputs.get("bf16 FLASH warp-per-key");
+    for (String name : keyTiles.keySet()) {
+      if (name.startsWith("reduced.")
+          && name.toLowerCase(java.util.Locale.ROOT).contains("cache")) {
+        double error = OpsCases.relativeError(keyTiles.get(name), warpPerKey.get(name));
+        System.out.printf("key tiles vs warp per key %-32s %10.3e%n", name, error);
+        if (!(error <= TOLERANCE)) {
+          failures.add("key tiles vs warp per key " + name + " (" + error + ")");
         }
       }
     }

@@ -283,7 +283,7 @@ final class OpsCases {
     out.put("reduced.embedding", ops.download(looked));
     cachedAttention(ops, random, out);
     // Long contexts over a cache: head size 64 with groups of 4 (Llama-3.2-1B) and 7
-    // (Qwen2.5-0.5B), head size 128 with a group of 4; the last with more than a thousand
+    // (Qwen2.5-0.5B), head size 128 with groups of 4 and 8; the last with more than a thousand
     // blocks (the key-tile kernel's 4-warp launch).
     int[] ragged = {300, 129, 33, 1, 64, 97};
     int[] oneEach = {1, 1, 1, 1, 1, 1};
@@ -291,6 +291,8 @@ final class OpsCases {
     longCacheAttention(ops, random, out, "longCacheHs64Group4", 8, 2, 64, ragged, oneEach);
     longCacheAttention(ops, random, out, "longCacheHs64Group7", 14, 2, 64, ragged, someMore);
     longCacheAttention(ops, random, out, "longCacheHs128Group4", 8, 2, 128, ragged, someMore);
+    // a group of 8 at head size 128: two blocks per key/value head
+    longCacheAttention(ops, random, out, "longCacheHs128Group8", 16, 2, 128, ragged, oneEach);
     int[] manyKeys = new int[1040];
     int[] manyQueries = new int[1040];
     for (int i = 0; i < manyKeys.length; i++) {
