@@ -115,13 +115,22 @@ public final class Linear {
    * as {@link Ops#productOperand} gave it for the product (the adapter reads {@code x}).
    */
   void forward(Ops ops, Tensor y, Tensor x, Tensor xProduct, Tensor u, boolean adapterOn) {
-    ops.gemm(y, xProduct, false, weight.value(), true, 1f, 0f);
+    ops.gemm(y, productInput(ops, x, xProduct), false, weight.value(), true, 1f, 0f);
     if (bias != null) {
       ops.addBias(y, bias.value());
     }
     if (adapterOn && loraA != null) {
       ops.loraForward(y, u, x, loraA.value(), loraB.value(), loraScale);
     }
+  }
+
+  /**
+   * The converted copy of an input for the product with the weight where the weight itself is
+   * stored in reduced precision; a float32 weight (full fine-tuning, a merged adapter) is
+   * multiplied with the float32 input instead, so that the weight is not rounded for the product.
+   */
+  private Tensor productInput(Ops ops, Tensor input, Tensor converted) {
+    return converted == input || ops.reducedPrecision(weight.value()) ? converted : input;
   }
 
   /**
@@ -163,7 +172,14 @@ public final class Linear {
       Tensor du,
       boolean adapterOn) {
     if (dx != null) {
-      ops.gemm(dx, dyProduct, false, weight.value(), false, 1f, accumulate ? 1f : 0f);
+      ops.gemm(
+          dx,
+          productInput(ops, dy, dyProduct),
+          false,
+          weight.value(),
+          false,
+          1f,
+          accumulate ? 1f : 0f);
     }
     Tensor dw = weight.gradIfTrainable(ops);
     if (dw != null) {

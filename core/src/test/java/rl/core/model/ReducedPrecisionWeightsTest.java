@@ -7,10 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import rl.core.config.LoraConfig;
+import rl.core.lora.LoraAdapter;
 import rl.core.tensor.Nd4jOps;
 import rl.core.tensor.Ops;
 import rl.core.tensor.Tensor;
@@ -95,6 +99,87 @@ class ReducedPrecisionWeightsTest {
     }
     assertArrayEquals(expected, after, 1e-6f);
     assertTrue(marked.contains(model.linears().get(1).weight().value()), "k_proj untouched");
+  }
+
+  /**
+   * Where a backend converts product inputs (q/k/v and gate/up inputs, SwiGLU's output and its
+   * gradients), the copies meet reduced-precision weights only: a float32 weight (trained base,
+   * merged adapter) is multiplied with the float32 input instead of being rounded for the product.
+   */
+  @Test
+  void convertedProductInputsMeetOnlyReducedPrecisionWeights() {
+    Ops real = new Nd4jOps();
+    Ops marking = markingOps();
+    Set<Tensor> converted = Collections.newSetFromMap(new IdentityHashMap<>());
+    List<String> misuse = new ArrayList<>();
+    int[] convertedProducts = {0};
+    java.util.function.Function<Tensor, Tensor> convert =
+        x -> {
+          Tensor copy = real.zeros(x.rows(), x.cols());
+          real.copy(copy, x);
+          converted.add(copy);
+          return copy;
+        };
+    Ops ops =
+        (Ops)
+            Proxy.newProxyInstance(
+                Ops.class.getClassLoader(),
+                new Class<?>[] {Ops.class},
+                (proxy, method, args) -> {
+                  switch (method.getName()) {
+                    case "productOperand" -> {
+                      return convert.apply((Tensor) args[0]);
+                    }
+                    case "swigluForProduct" -> {
+                      marking.swiglu((Tensor) args[0], (Tensor) args[1], (Tensor) args[2]);
+                      return convert.apply((Tensor) args[0]);
+                    }
+                    case "swigluBackwardForProducts" -> {
+                      marking.swigluBackward(
+                          (Tensor) args[0],
+                          (Tensor) args[1],
+                          (Tensor) args[2],
+                          (Tensor) args[3],
+                          (Tensor) args[4]);
+                      return new Ops.GatedPair(
+                          convert.apply((Tensor) args[0]), convert.apply((Tensor) args[1]));
+                    }
+                    case "gemm" -> {
+                      Tensor a = (Tensor) args[1];
+                      Tensor b = (Tensor) args[3];
+                      if (converted.contains(a)) {
+                        if (marked.contains(b)) {
+                          convertedProducts[0]++;
+                        } else {
+                          misuse.add(a.shapeString() + " x float32 " + b.shapeString());
+                        }
+                      }
+                    }
+                    default -> {}
+                  }
+                  try {
+                    return method.invoke(marking, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    Decoder model = Decoder.random(CONFIG, ops, 3);
+    LoraAdapter.create(
+        model, new LoraConfig(1, 2, LoraConfig.ALL_TARGETS, LoraConfig.Init.STANDARD, false), 5);
+    List<int[]> sequences = List.of(new int[] {1, 5, 3, 9}, new int[] {4, 7, 2});
+    float[][] weights = {{0.5f, -1f, 0.25f}, {1f, -0.5f}};
+    Activations acts = model.newActivations(7, true);
+    model.sequenceLogprobs(acts, sequences, 1f);
+    model.backwardFromLogprobs(acts, weights, 1f);
+    // 7 projections forward per layer, and gate, up and down's input gradients backward
+    assertTrue(convertedProducts[0] >= CONFIG.numLayers() * 7, "products of converted inputs");
+    assertTrue(misuse.isEmpty(), "converted inputs met float32 weights: " + misuse);
+
+    model.setBaseTrainable(true);
+    Activations trained = model.newActivations(7, true);
+    model.sequenceLogprobs(trained, sequences, 1f);
+    model.backwardFromLogprobs(trained, weights, 1f);
+    assertTrue(misuse.isEmpty(), "converted inputs met float32 weights: " + misuse);
   }
 
   @Test
