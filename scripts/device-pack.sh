@@ -9,8 +9,8 @@
 #                    compared against). The jars are rewritten uncompressed, with only the Linux
 #                    x86-64 natives and the CUDA bindings we call (cudart, cuBLAS, NVRTC), so that
 #                    one xz stream compresses them all (15 MB instead of the jars' 45).
-# Prints the sizes and fails when the working tree plus .device pass 64 MiB (the device tool's
-# limit).
+# Prints the sizes and fails when the working tree plus .device come near 64 MiB (the device
+# tool's limit).
 #   scripts/device-pack.sh     then on the device: sh scripts/device-check.sh (or device-train.sh)
 set -eu
 ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
@@ -80,7 +80,10 @@ tar -C "$STAGE" -cJf "$OUT/runtime.tar.xz" runtime
 tracked=$(git ls-files -z | du -cb --files0-from=- | tail -n 1 | cut -f 1)
 packed=$(du -cb "$OUT" | tail -n 1 | cut -f 1)
 echo "device-pack: $OUT holds $((packed >> 20)) MiB; tracked files $((tracked >> 20)) MiB; together $(((packed + tracked) >> 20)) MiB of 64"
-if [ $((packed + tracked)) -gt $((64 << 20)) ]; then
-  echo "device-pack: over the device tool's 64 MiB by $((packed + tracked - (64 << 20))) bytes" >&2
+# The tool counts a little more than these two sums (it refused 63.9 MiB by this count): keep a
+# margin of half a MiB.
+limit=$(((64 << 20) - (1 << 19)))
+if [ $((packed + tracked)) -gt $limit ]; then
+  echo "device-pack: $((packed + tracked - limit)) bytes over the $limit the device tool takes" >&2
   exit 1
 fi
