@@ -331,6 +331,15 @@ public final class GenerationEngine {
     if (live.isEmpty()) {
       return 0;
     }
+    long start = System.nanoTime();
+    long[] backendNanos = {0};
+    int decoded = decodeTokens(backendNanos);
+    stats.recordDecode(System.nanoTime() - start, backendNanos[0]);
+    return decoded;
+  }
+
+  /** Decodes one token for every live sequence; adds the time in backend calls to {@code nanos}. */
+  private int decodeTokens(long[] nanos) {
     List<int[]> next = new ArrayList<>(live.size());
     int[] slots = new int[live.size()];
     int[] past = new int[live.size()];
@@ -344,12 +353,14 @@ public final class GenerationEngine {
     Tensor rows = ops.rows(logits, 0, live.size());
     // The same calls on the same buffers every step of a batch size: a GPU backend replays them
     // as one CUDA graph.
+    long forwardStart = System.nanoTime();
     ops.replayable(
         new DecodeStep(engineNumber, live.size()),
         () -> {
           Tensor hidden = model.forward(acts, batch, cache);
           ops.logits(rows, hidden, model.head().value(), 1f);
         });
+    nanos[0] += System.nanoTime() - forwardStart;
     int vocab = model.config().vocabSize();
     List<Sequence> stepping = new ArrayList<>(live);
     int n = stepping.size();
@@ -372,7 +383,9 @@ public final class GenerationEngine {
       }
       int[] tokens = new int[n];
       double[] logprobs = new double[n];
+      long sampleStart = System.nanoTime();
       ops.sampleTokens(rows, inverseTemperature, uniform, tokens, logprobs);
+      nanos[0] += System.nanoTime() - sampleStart;
       for (int i = 0; i < n; i++) {
         Sequence s = stepping.get(i);
         s.cached++;
@@ -380,7 +393,9 @@ public final class GenerationEngine {
       }
       return n;
     }
+    long downloadStart = System.nanoTime();
     float[] all = ops.download(rows);
+    nanos[0] += System.nanoTime() - downloadStart;
     for (int i = 0; i < n; i++) {
       Sequence s = stepping.get(i);
       s.cached++;

@@ -18,7 +18,9 @@ import rl.core.tensor.Ops;
 /**
  * Generation throughput of the engine on random models: G completions per prompt, C concurrent
  * sequences, P-token prompts, N new tokens each (no EOS, so every sequence runs to N). Prints one
- * line per concurrency. Run: {@code java -cp ... rl.sampler.SamplerBenchmark SHAPE P N G C...} with
+ * line per concurrency, with the decode host share: the part of decode time outside the backend's
+ * forward and sampling calls (on a GPU the device idles then, so it is a lower bound of the
+ * device's idle time). Run: {@code java -cp ... rl.sampler.SamplerBenchmark SHAPE P N G C...} with
  * SHAPE {@code small}, {@code qwen2.5-0.5b} or {@code llama-3.2-1b}. The backend is ND4J unless
  * {@code -Drl.backend=cuda} (or {@code auto} with a GPU present).
  */
@@ -60,7 +62,7 @@ public final class SamplerBenchmark {
       EngineStats.Snapshot s = engine.stats().snapshot();
       System.out.printf(
           Locale.ROOT,
-          "%s G=%d concurrent=%d prompt=%d new=%d: %.1f generated tokens/s (%.1f s, %d tokens, prefill %d tokens), batch occupancy %.0f%%%n",
+          "%s G=%d concurrent=%d prompt=%d new=%d: %.1f generated tokens/s (%.1f s, %d tokens, prefill %d tokens), batch occupancy %.0f%%, decode host share %.1f%%%n",
           args[0],
           g,
           prompts * g,
@@ -70,7 +72,8 @@ public final class SamplerBenchmark {
           seconds,
           (long) prompts * g * newTokens,
           s.prefillTokens(),
-          100 * s.batchOccupancy());
+          100 * s.batchOccupancy(),
+          100 * s.decodeHostShare());
     }
   }
 }

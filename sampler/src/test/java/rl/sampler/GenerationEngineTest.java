@@ -179,6 +179,17 @@ class GenerationEngineTest {
   }
 
   @Test
+  void decodeTimeSplitsIntoBackendCallsAndTheRest() {
+    GenerationEngine engine = new GenerationEngine(smallModel(1), 4, 32, 16, new int[0], null);
+    generate(engine, requests(2, 2, new SamplingParams(1.0, 1, 0, 0, 6, List.of(), 5)));
+    EngineStats.Snapshot s = engine.stats().snapshot();
+    assertTrue(s.decodeSeconds() > 0 && s.decodeSeconds() <= s.seconds(), s.toString());
+    assertTrue(s.decodeBackendSeconds() > 0, s.toString());
+    assertTrue(s.decodeBackendSeconds() <= s.decodeSeconds(), s.toString());
+    assertTrue(s.decodeHostShare() >= 0 && s.decodeHostShare() < 1, s.toString());
+  }
+
+  @Test
   void sameSeedSameCompletionsAndBatchingChangesNothing() {
     SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 10, List.of(), 21);
     List<SampleRequest> requests = requests(5, 3, params);
