@@ -114,8 +114,8 @@ public final class SamplerVerticle extends VerticleBase {
   /**
    * The last second's report: decode and prefill tokens per second of busy time (so that a rate
    * says how fast the engine works, whether or not it waited for work; each left out of a second in
-   * which there was none), the fraction of the second it was busy, batch occupancy, queue depth and
-   * time per step.
+   * which there was none), the fraction of the second it was busy, batch occupancy, queue depth,
+   * time per step, and the share of decoding spent outside the backend's calls.
    */
   private void publishMetrics() {
     EngineStats.Snapshot now = engine.stats().snapshot();
@@ -135,6 +135,11 @@ public final class SamplerVerticle extends VerticleBase {
     long prefilled = now.prefillTokens() - lastSnapshot.prefillTokens();
     if (decoded > 0 && busy > 0) {
       metrics.put("decode_tokens_per_s", decoded / busy);
+    }
+    double decoding = now.decodeSeconds() - lastSnapshot.decodeSeconds();
+    if (decoding > 0) {
+      double inBackend = now.decodeBackendSeconds() - lastSnapshot.decodeBackendSeconds();
+      metrics.put("decode_host_share", Math.max(0, 1 - inBackend / decoding));
     }
     if (prefilled > 0 && busy > 0) {
       metrics.put("prefill_tokens_per_s", prefilled / busy);

@@ -125,6 +125,14 @@ class SamplerVerticleTest {
       assertTrue(
           metrics.stream().anyMatch(m -> m.getDouble("decode_tokens_per_s", 0.0) > 0),
           "a positive decode rate while it decoded: " + metrics);
+      assertTrue(
+          metrics.stream()
+              .filter(m -> m.containsKey("decode_host_share"))
+              .anyMatch(
+                  m ->
+                      m.getDouble("decode_host_share") >= 0
+                          && m.getDouble("decode_host_share") < 1),
+          "a decode host share while it decoded: " + metrics);
       assertTrue(blockedWarnings.isEmpty(), "blocked-thread warnings: " + blockedWarnings);
     } finally {
       vertx.close().await(30, TimeUnit.SECONDS);
