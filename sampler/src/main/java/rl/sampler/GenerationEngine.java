@@ -291,24 +291,28 @@ public final class GenerationEngine {
     SequenceBatch prefill =
         SequenceBatch.withCache(prompts, firstSlots, new int[batch.size()], cache);
     Tensor hidden = model.forward(acts, prefill, cache);
+    // Every new sequence's first token from its prompt's last position: the logits row once per
+    // prompt, copied to one row per sequence of the group, then drawn like decode steps draw.
+    List<Sequence> admitted = new ArrayList<>();
     for (int i = 0; i < batch.size(); i++) {
       int[] prompt = prompts.get(i);
       int lastRow = prefill.attention().queryStart()[i] + prompt.length - 1;
-      Tensor row = ops.rows(logits, 0, 1);
-      ops.logits(row, ops.rows(hidden, lastRow, 1), model.head().value(), 1f);
-      float[] z = ops.download(row);
+      Tensor first = ops.rows(logits, admitted.size(), 1);
+      ops.logits(first, ops.rows(hidden, lastRow, 1), model.head().value(), 1f);
       Group group = groups.get(i);
       for (int g = 0; g < group.done.length; g++) {
         int slot = slotsOf.get(i).get(g);
         if (g > 0) {
           cache.copySlot(ops, firstSlots[i], slot, prompt.length);
+          ops.copy(ops.rows(logits, admitted.size(), 1), first);
         }
         Sequence sequence = new Sequence(group, g, slot, tokenizer);
         sequence.cached = prompt.length;
         live.add(sequence);
-        sample(sequence, z);
+        admitted.add(sequence);
       }
     }
+    drawTokens(admitted, ops.rows(logits, 0, admitted.size()), new long[1]);
     return tokens;
   }
 
@@ -361,8 +365,19 @@ public final class GenerationEngine {
           ops.logits(rows, hidden, model.head().value(), 1f);
         });
     nanos[0] += System.nanoTime() - forwardStart;
+    for (Sequence s : live) {
+      s.cached++; // the token just fed is in the cache now
+    }
+    return drawTokens(new ArrayList<>(live), rows, nanos);
+  }
+
+  /**
+   * Draws the next token of each of {@code stepping} from its row of {@code rows} (raw logits, one
+   * row per sequence, in order) and records it; adds the time in backend calls to {@code nanos}.
+   * Returns how many were drawn.
+   */
+  private int drawTokens(List<Sequence> stepping, Tensor rows, long[] nanos) {
     int vocab = model.config().vocabSize();
-    List<Sequence> stepping = new ArrayList<>(live);
     int n = stepping.size();
     boolean wholeDistributions = true;
     for (Sequence s : stepping) {
@@ -387,9 +402,7 @@ public final class GenerationEngine {
       ops.sampleTokens(rows, inverseTemperature, uniform, tokens, logprobs);
       nanos[0] += System.nanoTime() - sampleStart;
       for (int i = 0; i < n; i++) {
-        Sequence s = stepping.get(i);
-        s.cached++;
-        record(s, tokens[i], logprobs[i]);
+        record(stepping.get(i), tokens[i], logprobs[i]);
       }
       return n;
     }
@@ -397,9 +410,7 @@ public final class GenerationEngine {
     float[] all = ops.download(rows);
     nanos[0] += System.nanoTime() - downloadStart;
     for (int i = 0; i < n; i++) {
-      Sequence s = stepping.get(i);
-      s.cached++;
-      sample(s, Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab));
+      sample(stepping.get(i), Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab));
     }
     return n;
   }

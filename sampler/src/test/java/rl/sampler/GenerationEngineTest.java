@@ -178,6 +178,45 @@ class GenerationEngineTest {
     }
   }
 
+  /**
+   * With whole-distribution sampling the backend draws every token, the first ones after prefill
+   * included: no row of logits is downloaded (on a GPU only token ids and logprobs cross).
+   */
+  @Test
+  void theBackendDrawsFirstTokensToo() {
+    Ops real = new Nd4jOps();
+    int[] logitDownloads = {0};
+    int[] drawn = {0};
+    Ops counting =
+        (Ops)
+            java.lang.reflect.Proxy.newProxyInstance(
+                Ops.class.getClassLoader(),
+                new Class<?>[] {Ops.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("download")
+                      && ((Tensor) args[0]).cols() == SMALL.vocabSize()) {
+                    logitDownloads[0]++;
+                  }
+                  if (method.getName().equals("sampleTokens")) {
+                    drawn[0] += ((int[]) args[3]).length;
+                  }
+                  try {
+                    return method.invoke(real, args);
+                  } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    GenerationEngine engine =
+        new GenerationEngine(Decoder.random(SMALL, counting, 1, 0.3), 6, 32, 64, new int[0], null);
+    SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 5, List.of(), 3);
+    Map<String, RolloutGroup> groups = generate(engine, requests(2, 3, params));
+    assertEquals(0, logitDownloads[0], "rows of logits downloaded");
+    assertEquals(2 * 3 * 5, drawn[0], "tokens the backend drew");
+    for (RolloutGroup group : groups.values()) {
+      group.completions().forEach(c -> assertEquals(5, c.tokens().length));
+    }
+  }
+
   @Test
   void decodeTimeSplitsIntoBackendCallsAndTheRest() {
     GenerationEngine engine = new GenerationEngine(smallModel(1), 4, 32, 16, new int[0], null);
