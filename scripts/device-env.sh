@@ -1,7 +1,8 @@
 # Sourced by the device-*.sh scripts on the GPU machine (no Java, no network), from the repository
 # root, after scripts/device-pack.sh filled .device/ here: unpacks the runtime and the jars into
-# /tmp/rl-java (again only when the pack changed: a warm machine keeps /tmp) and sets JAVA, FLAGS (the JVM options), CP (the jars of lib/), TEST (test/)
-# and LOGS (where logs go: $OUT when the device tool set it).
+# /tmp/rl-java (again only when the pack changed: a warm machine keeps /tmp) and sets JAVA, FLAGS
+# (the JVM options), CP (the jars of lib/), TEST (test/: test classes, JUnit console,
+# ops-reference.bin) and LOGS (where logs go: $OUT when the device tool set it).
 D=.device
 LOGS=${OUT:-/tmp/rl-device}
 mkdir -p "$LOGS" /tmp/rl-java

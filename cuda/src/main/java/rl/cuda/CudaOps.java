@@ -212,7 +212,6 @@ public final class CudaOps implements Ops {
 
   // ---- memory ----
 
-  /** A new device tensor of float32 or bf16 elements; zero-filled when asked. */
   /**
    * Device scratch kept under {@code name} and grown to at least {@code bytes} (64 KiB at least) on
    * demand: an unchanged size keeps its address (which recorded graphs rely on). Contents are
@@ -246,6 +245,7 @@ public final class CudaOps implements Ops {
     return allocate(rows, cols, halves, !halves);
   }
 
+  /** A new device tensor of float32 or bf16 elements; zero-filled when asked. */
   private CudaTensor allocate(int rows, int cols, boolean halves, boolean zeroed) {
     long bytes = (halves ? 2L : 4L) * rows * cols;
     CudaTensor t =
@@ -1220,8 +1220,7 @@ public final class CudaOps implements Ops {
   public synchronized GatedPair swigluBackwardForProducts(
       Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up) {
     if (!bf16) {
-      launchSwigluBackward(dgate, dup, null, null, dout, gate, up);
-      return new GatedPair(dgate, dup);
+      return Ops.super.swigluBackwardForProducts(dgate, dup, dout, gate, up);
     }
     CudaTensor dgate16 = threadOperand("swiglu gate gradient", dgate);
     CudaTensor dup16 = threadOperand("swiglu up gradient", dup);

@@ -644,7 +644,6 @@ extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_r
 // keys, each value row read coalesced once for all H heads. Warps merge as in attention_rows.
 #define KEY_TILE_MAX_WARPS 8
 
-
 template <int HD, int H>
 __device__ void attention_key_tiles(float* out, float* lse, const float* q, const bf16* k,
                                     const bf16* v, const int* seq, int sequences, int numHeads,
