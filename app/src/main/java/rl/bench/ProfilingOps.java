@@ -181,6 +181,16 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public CopyPlan planCopies(List<Tensor> dst, List<Tensor> src) {
+    CopyPlan plan = ops.planCopies(dst, src);
+    return () -> {
+      long t = System.nanoTime();
+      plan.run();
+      add(Kernel.COPY, t);
+    };
+  }
+
+  @Override
   public List<Tensor> allocateLike(List<Tensor> like) {
     long t = System.nanoTime();
     List<Tensor> out = ops.allocateLike(like);

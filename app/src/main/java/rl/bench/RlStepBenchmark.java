@@ -156,8 +156,9 @@ public final class RlStepBenchmark {
         sums[1] / n,
         sums[2] / n,
         sums[3] / n);
-    // The sync alone, repeated after warm-up (a few steps leave its Java code interpreted):
-    // snapshot, hand-over, the engine's copy, and the wait until that copy has landed.
+    // The sync alone, repeated: the first repeats run the sync's Java code as a real run does (a
+    // sync per RL step leaves it interpreted or lightly compiled), the last ones fully compiled.
+    // Each: snapshot, hand-over, the engine's copy, and the wait until that copy has landed.
     double[] syncMs = new double[SYNC_REPEATS];
     double[][] partMs = new double[3][SYNC_REPEATS];
     for (int i = 0; i < SYNC_REPEATS; i++) {
@@ -174,18 +175,23 @@ public final class RlStepBenchmark {
       partMs[1][i] = (applied - snapshot) / 1e6;
       partMs[2][i] = (done - applied) / 1e6;
     }
-    System.out.printf(
-        Locale.ROOT,
-        "%s adapter sync, %d repeats after warm-up: median %.3f ms, mean %.3f ms, max %.3f ms"
-            + " (medians: snapshot %.3f, engine apply %.3f, wait for the device %.3f)%n",
-        shape,
-        SYNC_REPEATS,
-        median(syncMs),
-        java.util.Arrays.stream(syncMs).average().orElse(0),
-        java.util.Arrays.stream(syncMs).max().orElse(0),
-        median(partMs[0]),
-        median(partMs[1]),
-        median(partMs[2]));
+    for (int[] range : new int[][] {{0, FIRST_SYNCS}, {SYNC_REPEATS - LAST_SYNCS, SYNC_REPEATS}}) {
+      double[] total = java.util.Arrays.copyOfRange(syncMs, range[0], range[1]);
+      System.out.printf(
+          Locale.ROOT,
+          "%s adapter sync, repeats %d..%d of %d: median %.3f ms, mean %.3f ms, max %.3f ms"
+              + " (medians: snapshot %.3f, engine apply %.3f, wait for the device %.3f)%n",
+          shape,
+          range[0] + 1,
+          range[1],
+          SYNC_REPEATS,
+          median(total),
+          java.util.Arrays.stream(total).average().orElse(0),
+          java.util.Arrays.stream(total).max().orElse(0),
+          median(java.util.Arrays.copyOfRange(partMs[0], range[0], range[1])),
+          median(java.util.Arrays.copyOfRange(partMs[1], range[0], range[1])),
+          median(java.util.Arrays.copyOfRange(partMs[2], range[0], range[1])));
+    }
   }
 
   private static double median(double[] values) {
@@ -194,5 +200,11 @@ public final class RlStepBenchmark {
     return sorted[sorted.length / 2];
   }
 
-  private static final int SYNC_REPEATS = 200;
+  private static final int SYNC_REPEATS = 2000;
+
+  /** Repeats reported as a real run's syncs (after the RL steps' few). */
+  private static final int FIRST_SYNCS = 50;
+
+  /** Repeats reported as the compiled sync's. */
+  private static final int LAST_SYNCS = 200;
 }

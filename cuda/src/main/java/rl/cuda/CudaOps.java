@@ -440,45 +440,88 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void copyAll(java.util.List<Tensor> dst, java.util.List<Tensor> src) {
     graphs.requireEager("copyAll");
-    if (dst.size() != src.size()) {
-      throw new IllegalArgumentException(
-          "copyAll: " + dst.size() + " destinations for " + src.size() + " sources");
+    CopyTable copies = CopyTable.of(this, dst, src);
+    copies.launch(this, copies.entries == 0 ? 0 : ints(copies.table));
+  }
+
+  /** The same copies with their table uploaded once, into memory the plan owns. */
+  @Override
+  public synchronized CopyPlan planCopies(java.util.List<Tensor> dst, java.util.List<Tensor> src) {
+    CopyTable copies = CopyTable.of(this, dst, src);
+    CudaTensor.Allocation table =
+        CudaTensor.Allocation.allocate(cuda, 4L * Math.max(1, copies.table.length));
+    if (copies.entries > 0) {
+      try (IntPointer host = new IntPointer(copies.table)) {
+        toDevice(table.address, host, 4L * copies.table.length, "copy table");
+      }
     }
-    int[] table = new int[6 * dst.size()];
-    int entries = 0;
-    long longest = 0;
-    for (int i = 0; i < dst.size(); i++) {
-      Tensor.requireShape(
-          "copyAll destination " + i, dst.get(i), src.get(i).rows(), src.get(i).cols());
-      CudaTensor to = any(dst.get(i));
-      CudaTensor from = any(src.get(i));
-      if (to.bf16 || from.bf16) {
-        copy(to, from);
-        continue;
+    return () -> {
+      synchronized (this) {
+        graphs.requireEager("a planned copy");
+        copies.launch(this, table.address);
       }
-      long n = from.size();
-      if (n == 0) {
-        continue;
+    };
+  }
+
+  /**
+   * The float32 pairs of a set of copies as copy_all's table (three 64-bit words a pair: dst, src,
+   * count, each as two ints), and the pairs involving bf16, which {@link #copy} converts.
+   */
+  private record CopyTable(
+      int[] table, int entries, long longest, java.util.List<Tensor[]> converting) {
+    static CopyTable of(CudaOps ops, java.util.List<Tensor> dst, java.util.List<Tensor> src) {
+      if (dst.size() != src.size()) {
+        throw new IllegalArgumentException(
+            "copyAll: " + dst.size() + " destinations for " + src.size() + " sources");
       }
-      long[] entry = {to.address(), from.address(), n};
-      for (int w = 0; w < 3; w++) {
-        table[6 * entries + 2 * w] = (int) entry[w];
-        table[6 * entries + 2 * w + 1] = (int) (entry[w] >>> 32);
+      int[] table = new int[6 * dst.size()];
+      int entries = 0;
+      long longest = 0;
+      java.util.List<Tensor[]> converting = new java.util.ArrayList<>();
+      for (int i = 0; i < dst.size(); i++) {
+        Tensor d = dst.get(i);
+        Tensor s = src.get(i);
+        if (d.rows() != s.rows() || d.cols() != s.cols()) {
+          Tensor.requireShape("copyAll destination " + i, d, s.rows(), s.cols());
+        }
+        CudaTensor to = any(d);
+        CudaTensor from = any(s);
+        if (to.bf16 || from.bf16) {
+          converting.add(new Tensor[] {d, s});
+          continue;
+        }
+        long n = from.size();
+        if (n == 0) {
+          continue;
+        }
+        long[] entry = {to.address(), from.address(), n};
+        for (int w = 0; w < 3; w++) {
+          table[6 * entries + 2 * w] = (int) entry[w];
+          table[6 * entries + 2 * w + 1] = (int) (entry[w] >>> 32);
+        }
+        entries++;
+        longest = Math.max(longest, n);
       }
-      entries++;
-      longest = Math.max(longest, n);
+      return new CopyTable(
+          java.util.Arrays.copyOf(table, 6 * entries), entries, longest, converting);
     }
-    for (int first = 0; first < entries; first += MAX_GRID_Y) {
-      int count = Math.min(MAX_GRID_Y, entries - first);
-      long at = ints(java.util.Arrays.copyOfRange(table, 6 * first, 6 * (first + count)));
-      kernels.launch(
-          "copy_all",
-          Math.min(Kernels.gridFor(longest, BLOCK), 64),
-          count,
-          1,
-          BLOCK,
-          0,
-          kernels.args().ptr(at));
+
+    /** Launches copy_all over the table at {@code tableAddress} (device memory), then the rest. */
+    void launch(CudaOps ops, long tableAddress) {
+      for (int first = 0; first < entries; first += MAX_GRID_Y) {
+        int count = Math.min(MAX_GRID_Y, entries - first);
+        ops.kernels.launch(
+            "copy_all",
+            Math.min(Kernels.gridFor(longest, BLOCK), 64),
+            count,
+            1,
+            BLOCK,
+            0,
+            ops.kernels.args().ptr(tableAddress + 24L * first));
+      }
+      for (Tensor[] pair : converting) {
+        ops.copy(pair[0], pair[1]);
+      }
     }
   }
 
@@ -889,16 +932,19 @@ public final class CudaOps implements Ops {
   static final int LORA_TWO_PASS_ROWS = 1024;
 
   /**
-   * From how many rows the adapter's forward runs as lora_down then lora_up (each operand read
-   * once, the output four floats at a time; on the H100 2.8% faster learner steps on the 1B shape)
-   * instead of the one lora_forward kernel (a block per row and 512 outputs, each forming u itself;
-   * a fifth faster for decode steps, where lora_down's warp per row leaves most SMs idle). {@code
-   * -Drl.cuda.loraForward=fused} keeps the one kernel everywhere.
+   * From how many rows the adapter's forward runs as two kernels, u then y (each operand read once,
+   * the output four floats at a time), instead of the one lora_forward kernel (a block per row and
+   * 512 outputs, each forming u itself). By default everywhere: from 1,024 rows u is formed by a
+   * warp per row (lora_down; 2.8% faster learner steps on the H100's 1B shape), below by a block
+   * per row (lora_down_rows, decode). {@code -Drl.cuda.loraForward=fused} keeps the one kernel
+   * everywhere, {@code fused-decode} below 1,024 rows (the previous default).
    */
   private int loraSplitRows =
-      "fused".equals(System.getProperty("rl.cuda.loraForward", "auto"))
-          ? Integer.MAX_VALUE
-          : LORA_TWO_PASS_ROWS;
+      switch (System.getProperty("rl.cuda.loraForward", "auto")) {
+        case "fused" -> Integer.MAX_VALUE;
+        case "fused-decode" -> LORA_TWO_PASS_ROWS;
+        default -> 0;
+      };
 
   /** For tests: the split adapter forward from {@code rows} rows on, whatever the property says. */
   synchronized void useSplitLoraForwardFrom(int rows) {
@@ -908,16 +954,38 @@ public final class CudaOps implements Ops {
   /** Warps (rows) per block of lora_down. */
   private static final int LORA_DOWN_ROWS = 8;
 
+  /** Threads per row of lora_down_rows (kernels.cu's LORA_DOWN_THREADS). */
+  private static final int LORA_DOWN_THREADS = 256;
+
   private void launchLoraDownUp(Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
     int rows = x.rows();
-    kernels.launch(
-        "lora_down",
-        (rows + LORA_DOWN_ROWS - 1) / LORA_DOWN_ROWS,
-        1,
-        1,
-        32 * LORA_DOWN_ROWS,
-        0,
-        kernels.args().ptr(t(u)).ptr(t(x)).ptr(t(a)).i32(rows).i32(x.cols()).i32(a.rows()));
+    if (rows >= LORA_TWO_PASS_ROWS) {
+      kernels.launch(
+          "lora_down",
+          (rows + LORA_DOWN_ROWS - 1) / LORA_DOWN_ROWS,
+          1,
+          1,
+          32 * LORA_DOWN_ROWS,
+          0,
+          kernels.args().ptr(t(u)).ptr(t(x)).ptr(t(a)).i32(rows).i32(x.cols()).i32(a.rows()));
+    } else {
+      boolean vec4 = x.cols() % 4 == 0 && t(x).address() % 16 == 0 && t(a).address() % 16 == 0;
+      kernels.launch(
+          "lora_down_rows",
+          rows,
+          1,
+          1,
+          LORA_DOWN_THREADS,
+          0,
+          kernels
+              .args()
+              .ptr(t(u))
+              .ptr(t(x))
+              .ptr(t(a))
+              .i32(x.cols())
+              .i32(a.rows())
+              .i32(vec4 ? 1 : 0));
+    }
     int quads = y.cols() / 4;
     kernels.launch(
         "lora_up",

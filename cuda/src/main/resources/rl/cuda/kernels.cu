@@ -403,6 +403,41 @@ extern "C" __global__ void lora_down(float* u, const float* x, const float* a, i
   }
 }
 
+// lora_down for few rows (decode): a block of LORA_DOWN_THREADS per row, so a row's dot products
+// spread over the whole block instead of one warp (a warp per row leaves most SMs idle there).
+// vec4: in is a multiple of 4 and x, a are 16-byte aligned (float4 loads).
+#define LORA_DOWN_THREADS 256
+extern "C" __global__ void lora_down_rows(float* u, const float* x, const float* a, int in,
+                                          int rank, int vec4) {
+  __shared__ float partial[LORA_DOWN_THREADS / 32];
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  i64 n = blockIdx.x;
+  const float* xr = x + n * in;
+  for (int r = 0; r < rank; r++) {
+    const float* ar = a + (i64) r * in;
+    float s = 0;
+    if (vec4) {
+      const Float4* xq = reinterpret_cast<const Float4*>(xr);
+      const Float4* aq = reinterpret_cast<const Float4*>(ar);
+      for (int i = threadIdx.x; i < in / 4; i += LORA_DOWN_THREADS) {
+        Float4 xv = xq[i], av = aq[i];
+        s += xv.v[0] * av.v[0] + xv.v[1] * av.v[1] + xv.v[2] * av.v[2] + xv.v[3] * av.v[3];
+      }
+    } else {
+      for (int i = threadIdx.x; i < in; i += LORA_DOWN_THREADS) s += xr[i] * ar[i];
+    }
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+    if (lane == 0) partial[warp] = s;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      float total = 0;
+      for (int w = 0; w < LORA_DOWN_THREADS / 32; w++) total += partial[w];
+      u[n * rank + r] = total;
+    }
+    __syncthreads();
+  }
+}
+
 extern "C" __global__ void lora_up(float* y, const float* u, const float* b, int rows, int out,
                                    int rank, float scale) {
   int o = 4 * (blockIdx.x * blockDim.x + threadIdx.x);

@@ -58,14 +58,15 @@ final class OpsCases {
     ops.copyAll(snapshot, sources);
     List<Tensor> copies = List.of(ops.zeros(1, 7), ops.zeros(4, 19), ops.zeros(5, 1));
     ops.copyAll(copies, snapshot);
-    float[] all = new float[7 + 4 * 19 + 5];
-    int at = 0;
-    for (Tensor t : copies) {
-      float[] d = ops.download(t);
-      System.arraycopy(d, 0, all, at, d.length);
-      at += d.length;
-    }
-    out.put("copyAll", all);
+    out.put("copyAll", downloadAll(ops, copies));
+    // the same copies planned once and run twice, the sources changing in between
+    List<Tensor> planned = List.of(ops.zeros(1, 7), ops.zeros(4, 19), ops.zeros(5, 1));
+    Ops.CopyPlan plan = ops.planCopies(planned, snapshot);
+    plan.run();
+    ops.write(snapshot.get(0), normal(random, 7));
+    ops.write(snapshot.get(2), normal(random, 5));
+    plan.run();
+    out.put("planCopies", downloadAll(ops, planned));
 
     // linear algebra: every transpose combination, alpha/beta, row views
     for (int variant = 0; variant < 4; variant++) {
@@ -113,23 +114,34 @@ final class OpsCases {
     ops.add(sum, x, acc);
     out.put("add", ops.download(sum));
 
-    // the adapter's forward {rank, rows, outputs}: CudaOps' one fused kernel, with 1,024 rows and
-    // 3 column chunks of outputs not a multiple of 4 its two-pass form; outputs that are multiples
-    // of 4 also as lora_down then lora_up (a conformance variant uses those for every row count)
+    // the adapter's forward {rank, rows, outputs, inputs}: outputs not a multiple of 4 take
+    // CudaOps'
+    // one fused kernel (with 1,024 rows and 3 column chunks its two-pass form); the others u then
+    // y,
+    // u by a block per row below 1,024 rows (float4 loads when the inputs are a multiple of 4) and
+    // by a warp per row from there (a conformance variant runs the fused kernel for all of them)
     int[][] loraShapes = {
-      {1, 21, 33}, {3, 21, 33}, {2, 1024, 1030}, {1, 21, 36}, {1, 64, 1032}, {2, 70, 520}
+      {1, 21, 33, 40},
+      {3, 21, 33, 40},
+      {2, 1024, 1030, 40},
+      {1, 21, 36, 40},
+      {1, 64, 1032, 40},
+      {2, 70, 520, 40},
+      {1, 9, 36, 42},
+      {2, 1030, 36, 40}
     };
     for (int[] shape : loraShapes) {
       int rank = shape[0];
       int n = shape[1];
       int width = shape[2];
-      Tensor input = ops.upload(normal(random, n * 40), n, 40);
-      Tensor loraA = ops.upload(normal(random, rank * 40), rank, 40);
+      int in = shape[3];
+      Tensor input = ops.upload(normal(random, n * in), n, in);
+      Tensor loraA = ops.upload(normal(random, rank * in), rank, in);
       Tensor loraB = ops.upload(normal(random, width * rank), width, rank);
       Tensor y = ops.upload(normal(random, n * width), n, width);
       Tensor u = poisoned(ops, n, rank);
       ops.loraForward(y, u, input, loraA, loraB, 0.7f);
-      String name = "loraForward" + rank + "x" + n + "x" + width;
+      String name = "loraForward" + rank + "x" + n + "x" + width + "x" + in;
       out.put(name, ops.download(y));
       out.put(name.replace("Forward", "ForwardU"), ops.download(u));
     }
@@ -567,5 +579,21 @@ final class OpsCases {
       norm += (double) b[i] * b[i];
     }
     return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
+  }
+
+  /** The tensors' values one after another. */
+  private static float[] downloadAll(Ops ops, List<Tensor> tensors) {
+    int size = 0;
+    for (Tensor t : tensors) {
+      size += (int) t.size();
+    }
+    float[] all = new float[size];
+    int at = 0;
+    for (Tensor t : tensors) {
+      float[] d = ops.download(t);
+      System.arraycopy(d, 0, all, at, d.length);
+      at += d.length;
+    }
+    return all;
   }
 }

@@ -421,20 +421,41 @@ public final class Learner {
 
   private boolean syncOnDevice;
 
-  /** Device snapshots the sampler has issued its copy from, ready for reuse. */
-  private final java.util.concurrent.ConcurrentLinkedQueue<List<Tensor>> freeSnapshots =
-      new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-  private static boolean sameShapes(List<Tensor> a, List<Tensor> b) {
-    if (a.size() != b.size()) {
-      return false;
-    }
-    for (int i = 0; i < a.size(); i++) {
-      if (a.get(i).rows() != b.get(i).rows() || a.get(i).cols() != b.get(i).cols()) {
+  /**
+   * A device snapshot of the adapter: its tensors by name (the map an update carries, the same
+   * object each time this snapshot is handed out, so a sampler can recognise it) and the planned
+   * copies that fill it from the parameter values it was made for.
+   */
+  private record Snapshot(Map<String, Tensor> byName, List<Tensor> sources, Ops.CopyPlan fill) {
+    /** Whether it was made for these parameters' current values (ReLoRA replaces A). */
+    boolean fits(List<Parameter> params) {
+      if (params.size() != sources.size()) {
         return false;
       }
+      for (int i = 0; i < params.size(); i++) {
+        if (params.get(i).value() != sources.get(i)) {
+          return false;
+        }
+      }
+      return true;
     }
-    return true;
+  }
+
+  /** Device snapshots the sampler has issued its copy from, ready for reuse. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Snapshot> freeSnapshots =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private Snapshot newSnapshot(List<Parameter> params) {
+    List<Tensor> values = new ArrayList<>();
+    for (Parameter p : params) {
+      values.add(p.value());
+    }
+    List<Tensor> tensors = ops.allocateLike(values);
+    Map<String, Tensor> byName = new LinkedHashMap<>();
+    for (int i = 0; i < params.size(); i++) {
+      byName.put(params.get(i).name(), tensors.get(i));
+    }
+    return new Snapshot(Map.copyOf(byName), List.copyOf(values), ops.planCopies(tensors, values));
   }
 
   /**
@@ -453,25 +474,18 @@ public final class Learner {
    */
   public AdapterUpdate adapterUpdate(int version) {
     if (syncOnDevice && adapter != null && !baseChangedSinceUpdate) {
-      // Snapshot now (the next step changes the parameters), on the device, in one copy.
+      // Snapshot now (the next step changes the parameters), on the device, in one copy. Memory of
+      // a snapshot whose copy the sampler has issued is reused (the backend orders that copy
+      // before this one), and so are its checked, planned copies.
       List<Parameter> params = adapter.parameters();
-      List<Tensor> values = new ArrayList<>();
-      for (Parameter p : params) {
-        values.add(p.value());
+      Snapshot snapshot = freeSnapshots.poll();
+      if (snapshot == null || !snapshot.fits(params)) {
+        snapshot = newSnapshot(params);
       }
-      // Memory of a snapshot whose copy the sampler has issued is reused (the backend orders that
-      // copy before this one); otherwise a fresh allocation.
-      List<Tensor> snapshot = freeSnapshots.poll();
-      if (snapshot == null || !sameShapes(snapshot, values)) {
-        snapshot = ops.allocateLike(values);
-      }
-      ops.copyAll(snapshot, values);
-      Map<String, Tensor> byName = new LinkedHashMap<>();
-      for (int i = 0; i < params.size(); i++) {
-        byName.put(params.get(i).name(), snapshot.get(i));
-      }
-      List<Tensor> handedOut = snapshot;
-      return AdapterUpdate.onDevice(version, byName, () -> freeSnapshots.offer(handedOut));
+      snapshot.fill().run();
+      Snapshot handedOut = snapshot;
+      return AdapterUpdate.onDevice(
+          version, snapshot.byName(), () -> freeSnapshots.offer(handedOut));
     }
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
     List<Parameter> sent =

@@ -455,6 +455,15 @@ class LearnerTest {
     AdapterUpdate fresh = learner.adapterUpdate(3); // next not copied yet: new memory
     String name = adapter.parameters().get(0).name();
     assertTrue(fresh.onDevice().get(name) != next.onDevice().get(name));
+    // A parameter whose value was replaced (ReLoRA restarts A so) gets a snapshot made for the new
+    // value, not a freed one whose planned copies read the old.
+    next.whenCopied().run();
+    Parameter first = adapter.parameters().get(0);
+    float[] replaced = new float[(int) first.value().size()];
+    java.util.Arrays.fill(replaced, 0.25f);
+    first.setValue(ops.upload(replaced, first.value().rows(), first.value().cols()));
+    AdapterUpdate afterReplace = learner.adapterUpdate(4);
+    assertArrayEquals(replaced, ops.download(afterReplace.onDevice().get(first.name())));
   }
 
   @Test

@@ -501,7 +501,48 @@ public final class GenerationEngine {
 
   // ---- adapter updates ----
 
+  /**
+   * Copies planned for device snapshots seen before, by the snapshot's map (identity): a learner
+   * reuses its snapshots, so a sync checks and describes its ~300 tensors once, not every time.
+   */
+  private final Map<Map<String, Tensor>, Ops.CopyPlan> plannedCopies =
+      new java.util.IdentityHashMap<>();
+
+  /** Snapshots remembered at most (a colocated learner keeps one or two). */
+  private static final int MAX_PLANNED_COPIES = 4;
+
   private void apply(AdapterUpdate update) {
+    Map<String, Tensor> onDevice = update.onDevice();
+    // In place: the tensors keep their device addresses, so recorded decode steps stay valid.
+    if (onDevice.isEmpty()) {
+      for (Parameter p : checked(update)) {
+        ops.write(p.value(), update.tensors().get(p.name()).data());
+      }
+    } else {
+      Ops.CopyPlan copies = plannedCopies.get(onDevice);
+      if (copies == null) {
+        List<Tensor> dst = new ArrayList<>();
+        List<Tensor> src = new ArrayList<>();
+        for (Parameter p : checked(update)) {
+          dst.add(p.value());
+          src.add(onDevice.get(p.name()));
+        }
+        copies = ops.planCopies(dst, src);
+        if (plannedCopies.size() >= MAX_PLANNED_COPIES) {
+          plannedCopies.clear();
+        }
+        plannedCopies.put(onDevice, copies);
+      }
+      copies.run();
+      update.whenCopied().run();
+    }
+    version = update.version();
+    stats.updatesApplied++;
+    recomputeCaches();
+  }
+
+  /** The model's parameters an update overwrites, after checking its names and shapes. */
+  private List<Parameter> checked(AdapterUpdate update) {
     List<Parameter> required = new ArrayList<>();
     for (Linear linear : model.linears()) {
       if (linear.loraA() != null) {
@@ -563,24 +604,7 @@ public final class GenerationEngine {
       }
       updated.add(p);
     }
-    // In place: the tensors keep their device addresses, so recorded decode steps stay valid.
-    if (onDevice.isEmpty()) {
-      for (Parameter p : updated) {
-        ops.write(p.value(), tensors.get(p.name()).data());
-      }
-    } else {
-      List<Tensor> dst = new ArrayList<>();
-      List<Tensor> src = new ArrayList<>();
-      for (Parameter p : updated) {
-        dst.add(p.value());
-        src.add(onDevice.get(p.name()));
-      }
-      ops.copyAll(dst, src);
-      update.whenCopied().run();
-    }
-    version = update.version();
-    stats.updatesApplied++;
-    recomputeCaches();
+    return updated;
   }
 
   /** Re-prefills every live sequence's cached tokens with the current adapter. */

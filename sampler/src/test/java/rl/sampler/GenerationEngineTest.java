@@ -368,6 +368,43 @@ class GenerationEngineTest {
   }
 
   @Test
+  void aDeviceSnapshotSentAgainCarriesItsNewContents() {
+    Decoder model = smallModel(4);
+    LoraAdapter adapter =
+        LoraAdapter.create(
+            model,
+            new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false),
+            3);
+    Ops ops = model.ops();
+    Map<String, Tensor> tensors = new LinkedHashMap<>();
+    for (Parameter p : adapter.parameters()) {
+      tensors.put(p.name(), ops.zeros(p.value().rows(), p.value().cols()));
+    }
+    // One map, as a learner reusing its snapshot's memory sends it: the engine plans its copies
+    // on first sight and must still copy each version's contents.
+    Map<String, Tensor> snapshot = Map.copyOf(tensors);
+    GenerationEngine engine = new GenerationEngine(model, 4, 40, 32, new int[0], null);
+    Random random = new Random(5);
+    for (int version = 1; version <= 3; version++) {
+      Map<String, float[]> sent = new LinkedHashMap<>();
+      for (Map.Entry<String, Tensor> e : snapshot.entrySet()) {
+        float[] v = new float[(int) e.getValue().size()];
+        for (int i = 0; i < v.length; i++) {
+          v[i] = (float) random.nextGaussian();
+        }
+        ops.write(e.getValue(), v);
+        sent.put(e.getKey(), v);
+      }
+      engine.updateAdapter(AdapterUpdate.onDevice(version, snapshot));
+      engine.step();
+      assertEquals(version, engine.version());
+      for (Parameter p : adapter.parameters()) {
+        assertArrayEquals(sent.get(p.name()), ops.download(p.value()), p.name());
+      }
+    }
+  }
+
+  @Test
   void adapterUpdateMidGenerationSwitchesVersionAndPolicy() {
     Decoder model = smallModel(4);
     LoraAdapter adapter =

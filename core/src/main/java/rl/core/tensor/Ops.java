@@ -72,6 +72,34 @@ public interface Ops {
   }
 
   /**
+   * The copies {@code dst.get(i) = src.get(i)}, shapes checked now, to be run many times: the two
+   * halves of every adapter sync between a colocated learner and sampler, where checking and
+   * describing some 300 tensors again per sync would cost more than the copies (a backend may
+   * upload its table of copies once). The plan holds the tensors as given: a caller whose lists
+   * change makes a new plan.
+   */
+  default CopyPlan planCopies(List<Tensor> dst, List<Tensor> src) {
+    if (dst.size() != src.size()) {
+      throw new IllegalArgumentException(
+          "planCopies: " + dst.size() + " destinations for " + src.size() + " sources");
+    }
+    for (int i = 0; i < dst.size(); i++) {
+      Tensor.requireShape(
+          "copy destination " + i, dst.get(i), src.get(i).rows(), src.get(i).cols());
+    }
+    List<Tensor> to = List.copyOf(dst);
+    List<Tensor> from = List.copyOf(src);
+    return () -> copyAll(to, from);
+  }
+
+  /** Copies fixed by {@link #planCopies}. */
+  @FunctionalInterface
+  interface CopyPlan {
+    /** Issues the copies (a backend may run them asynchronously, in order with later calls). */
+    void run();
+  }
+
+  /**
    * Float32 tensors shaped like {@code like} (uninitialised contents allowed), for a snapshot that
    * {@link #copyAll} fills; a backend may place them in one allocation.
    */
