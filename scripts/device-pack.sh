@@ -58,6 +58,8 @@ slim() {
     tokenizers-*) find "$dir/native/lib" -mindepth 1 -maxdepth 1 -type d ! -name linux-x86_64 -exec rm -rf {} + ;;
     jna-*) find "$dir/com/sun/jna" -mindepth 1 -maxdepth 1 -type d -name '*-*' ! -name linux-x86-64 \
       -exec rm -rf {} + ;;
+    chart.js-*) find "$dir/META-INF/resources/webjars/chart.js" -type f ! -name chart.umd.min.js \
+      -delete ;;
     cuda-*-linux-x86_64.jar) find "$dir/org/bytedeco/cuda/linux-x86_64" -name '*.so*' \
       ! -name libjnicudart.so ! -name libjnicublas.so ! -name libjninvrtc.so -delete ;;
   esac
