@@ -278,25 +278,35 @@ class GenerationEngineTest {
   void stopStringsEndACompletion(@TempDir Path dir) throws IOException {
     ToyTokenizer.write(dir);
     HfModelConfig config = HfModelConfig.llama(32, 48, 2, 4, 2, ToyTokenizer.VOCAB_SIZE);
-    Decoder model = Decoder.random(config, new Nd4jOps(), 9, 0.3);
     try (HfTokenizer tokenizer = HfTokenizer.load(dir)) {
-      // Printable ASCII prompt; greedy output of a random model is arbitrary bytes.
+      // Printable ASCII prompt; greedy output of a random model is arbitrary bytes: the first of
+      // a few seeds whose output holds two printable ASCII characters in a row gives the stop.
       SampleRequest free =
           new SampleRequest("free", tokenizer.encode("hello"), 1, SamplingParams.greedy(24));
-      int[] tokens =
-          generate(new GenerationEngine(model, 2, 64, 32, new int[0], tokenizer), List.of(free))
-              .get("free")
-              .completions()
-              .getFirst()
-              .tokens();
-      String text = tokenizer.decode(tokens);
-      // The first two printable ASCII characters in a row (a random model emits raw bytes).
+      Decoder model = null;
+      String text = "";
       int at = 0;
-      while (at + 1 < text.length()
-          && !(printable(text.charAt(at)) && printable(text.charAt(at + 1)))) {
-        at++;
+      for (int seed = 1; seed <= 20 && model == null; seed++) {
+        Decoder candidate = Decoder.random(config, new Nd4jOps(), seed, 0.3);
+        int[] tokens =
+            generate(
+                    new GenerationEngine(candidate, 2, 64, 32, new int[0], tokenizer),
+                    List.of(free))
+                .get("free")
+                .completions()
+                .getFirst()
+                .tokens();
+        text = tokenizer.decode(tokens);
+        at = 0;
+        while (at + 1 < text.length()
+            && !(printable(text.charAt(at)) && printable(text.charAt(at + 1)))) {
+          at++;
+        }
+        if (at + 1 < text.length()) {
+          model = candidate;
+        }
       }
-      assertTrue(at + 1 < text.length(), "greedy output has two printable characters: " + text);
+      assertTrue(model != null, "no seed's greedy output has two printable characters: " + text);
       String stop = text.substring(at, at + 2);
       SamplingParams withStop = new SamplingParams(0, 1, 0, 0, 24, List.of(stop), 0);
       Completion c =
