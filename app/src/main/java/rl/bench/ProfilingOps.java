@@ -306,6 +306,23 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public Tensor rmsnormForProduct(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
+    long t = System.nanoTime();
+    Tensor product = ops.rmsnormForProduct(out, rstd, x, weight, eps);
+    add(Kernel.RMSNORM, t);
+    return product;
+  }
+
+  @Override
+  public Tensor addRmsnormForProduct(
+      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+    long t = System.nanoTime();
+    Tensor product = ops.addRmsnormForProduct(sum, out, rstd, a, b, weight, eps);
+    add(Kernel.RMSNORM, t);
+    return product;
+  }
+
+  @Override
   public Tensor swigluForProduct(Tensor out, Tensor gate, Tensor up) {
     long t = System.nanoTime();
     Tensor product = ops.swigluForProduct(out, gate, up);

@@ -1031,6 +1031,26 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void addRmsnorm(
       Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+    launchAddRmsnorm(sum, out, null, rstd, a, b, weight, eps);
+  }
+
+  @Override
+  public synchronized Tensor addRmsnormForProduct(
+      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+    CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("add_rmsnorm output", out) : null;
+    launchAddRmsnorm(sum, out, copy, rstd, a, b, weight, eps);
+    return copy != null ? copy : out;
+  }
+
+  private void launchAddRmsnorm(
+      Tensor sum,
+      Tensor out,
+      CudaTensor out16,
+      Tensor rstd,
+      Tensor a,
+      Tensor b,
+      Tensor weight,
+      float eps) {
     int cols = a.cols();
     Tensor.requireShape("residual operand", b, a.rows(), cols);
     Tensor.requireShape("residual sum", sum, a.rows(), cols);
@@ -1051,6 +1071,7 @@ public final class CudaOps implements Ops {
             .args()
             .ptr(t(sum))
             .ptr(t(out))
+            .ptr(out16 == null ? 0L : out16.address())
             .ptr(t(rstd))
             .ptr(t(a))
             .ptr(t(b))
@@ -1139,6 +1160,19 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void rmsnorm(
       Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
+    launchRmsnorm(out, null, rstd, x, weight, width, eps);
+  }
+
+  @Override
+  public synchronized Tensor rmsnormForProduct(
+      Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
+    CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("rmsnorm output", out) : null;
+    launchRmsnorm(out, copy, rstd, x, weight, x.cols(), eps);
+    return copy != null ? copy : out;
+  }
+
+  private void launchRmsnorm(
+      Tensor out, CudaTensor out16, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
     int groups = x.cols() / width;
     Tensor.requireShape("rmsnorm output", out, x.rows(), x.cols());
     Tensor.requireShape("rmsnorm rstd", rstd, x.rows(), groups);
@@ -1156,6 +1190,7 @@ public final class CudaOps implements Ops {
         kernels
             .args()
             .ptr(t(out))
+            .ptr(out16 == null ? 0L : out16.address())
             .ptr(t(rstd))
             .ptr(t(x))
             .ptr(t(weight))

@@ -170,25 +170,31 @@ extern "C" __global__ void sum_squares(const float* x, i64 n, double* out) {
 }
 
 // RMSNorm of each width-wide group of a row: block (row, group).
-// out = x · rstd · w, rstd [rows, groups] = (mean(x²) + eps)^(-1/2)
-extern "C" __global__ void rmsnorm(float* out, float* rstd, const float* x, const float* w,
-                                   int cols, int width, float eps) {
+// out = x · rstd · w, rstd [rows, groups] = (mean(x²) + eps)^(-1/2); out16, when not null, gets
+// out rounded to bf16 too (the operand of the products that read it).
+extern "C" __global__ void rmsnorm(float* out, bf16* out16, float* rstd, const float* x,
+                                   const float* w, int cols, int width, float eps) {
   __shared__ double scratch[32];
   int row = blockIdx.x, g = blockIdx.y, groups = cols / width;
-  const float* xr = x + (i64) row * cols + (i64) g * width;
-  float* orow = out + (i64) row * cols + (i64) g * width;
+  i64 at = (i64) row * cols + (i64) g * width;
+  const float* xr = x + at;
   double ss = 0;
   for (int i = threadIdx.x; i < width; i += blockDim.x) ss += (double) xr[i] * xr[i];
   ss = block_sum(ss, scratch);
   double inv = 1.0 / sqrt(ss / width + eps);
-  for (int i = threadIdx.x; i < width; i += blockDim.x) orow[i] = (float) (xr[i] * inv) * w[i];
+  for (int i = threadIdx.x; i < width; i += blockDim.x) {
+    float o = (float) (xr[i] * inv) * w[i];
+    out[at + i] = o;
+    if (out16) out16[at + i] = float_to_bf16(o);
+  }
   if (threadIdx.x == 0) rstd[(i64) row * groups + g] = (float) inv;
 }
 
 // sum = a + b, then out = rmsnorm(sum) over the whole row: the residual add and the next norm in
-// one pass. One block per row.
-extern "C" __global__ void add_rmsnorm(float* sum, float* out, float* rstd, const float* a,
-                                       const float* b, const float* w, int cols, float eps) {
+// one pass (out16 as in rmsnorm). One block per row.
+extern "C" __global__ void add_rmsnorm(float* sum, float* out, bf16* out16, float* rstd,
+                                       const float* a, const float* b, const float* w, int cols,
+                                       float eps) {
   __shared__ double scratch[32];
   i64 base = (i64) blockIdx.x * cols;
   double ss = 0;
@@ -200,7 +206,9 @@ extern "C" __global__ void add_rmsnorm(float* sum, float* out, float* rstd, cons
   ss = block_sum(ss, scratch);
   double inv = 1.0 / sqrt(ss / cols + eps);
   for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    out[base + i] = (float) (sum[base + i] * inv) * w[i];
+    float o = (float) (sum[base + i] * inv) * w[i];
+    out[base + i] = o;
+    if (out16) out16[base + i] = float_to_bf16(o);
   }
   if (threadIdx.x == 0) rstd[blockIdx.x] = (float) inv;
 }
@@ -675,15 +683,17 @@ extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_r
 // warps; warp w takes the 32-key tiles starting at keys 32 w, 32 (w + warps) and so on. In a tile lane j
 // reads key j's row (HD bf16, 16 bytes at a time) and scores it against the block's H query heads
 // (in shared memory, read by broadcast); the tile's softmax update is one warp max and one warp sum
-// per head; then for the values the lanes hold head dims (HD / 32 each) and go through the tile's
-// keys, each value row read coalesced once for all H heads. Warps merge as in attention_rows.
+// per head; then for the values a row's HD dims are spread over HD / 8 lanes (16 bytes each), so
+// the warp reads 32 / (HD / 8) value rows at once, each once for all H heads, and sums the lanes of
+// a dim at the end. Warps merge as in attention_rows.
 #define KEY_TILE_MAX_WARPS 8
 
 template <int HD, int H>
 __device__ void attention_key_tiles(float* out, float* lse, const float* q, const bf16* k,
                                     const bf16* v, const int* seq, int sequences, int numHeads,
                                     int numKvHeads, int headsPerBlock, float scale) {
-  constexpr int DL = HD / 32;  // head dims per lane in the value pass
+  constexpr int ROW_LANES = HD / 8;         // lanes per value row in the value pass, 8 dims each
+  constexpr int ROWS_AT_ONCE = 32 / ROW_LANES;  // value rows a warp reads at once
   __shared__ Float4 qs[H][HD / 4];
   // A warp's probabilities for its tile while the keys go by, the warps' outputs after.
   __shared__ union {
@@ -701,16 +711,17 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
     qs[e / HD][e % HD / 4].v[e % 4] = e / HD < b.heads ? qrow[e] * scale : 0.0f;
   }
   __syncthreads();
-  float m[H], l[H], acc[H][DL];
+  float m[H], l[H], acc[H][8];
 #pragma unroll
   for (int g = 0; g < H; g++) {
     m[g] = -1.0f / 0.0f;
     l[g] = 0;
 #pragma unroll
-    for (int i = 0; i < DL; i++) acc[g][i] = 0;
+    for (int i = 0; i < 8; i++) acc[g][i] = 0;
   }
+  int dim0 = (lane % ROW_LANES) * 8, rowOffset = lane / ROW_LANES;
   const bf16* kHead = k + (i64) b.k0 * kCols + (i64) b.kh * HD;
-  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD + lane * DL;
+  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD + dim0;
   for (int base = warp * 32; base < b.visible; base += warps * 32) {
     int j = base + lane;
     bool valid = j < b.visible;
@@ -747,42 +758,45 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
       float keep = expf(m[g] - mNew);
       l[g] = l[g] * keep + sum;
 #pragma unroll
-      for (int i = 0; i < DL; i++) acc[g][i] *= keep;
+      for (int i = 0; i < 8; i++) acc[g][i] *= keep;
       m[g] = mNew;
       tile.probs[warp][g][lane] = p;
     }
     __syncwarp();
     int count = min(32, b.visible - base);
 #pragma unroll 4
-    for (int jj = 0; jj < count; jj++) {
-      const bf16* vr = vHead + (i64) (base + jj) * kCols;
-      float vf[DL];
-      if (DL == 2) {
-        unsigned w = *reinterpret_cast<const unsigned*>(vr);
-        vf[0] = __uint_as_float(w << 16);
-        vf[1] = __uint_as_float(w & 0xffff0000u);
-      } else {
+    for (int jj = rowOffset; jj < count; jj += ROWS_AT_ONCE) {
+      Bf16x8 words = *reinterpret_cast<const Bf16x8*>(vHead + (i64) (base + jj) * kCols);
+      float vf[8];
 #pragma unroll
-        for (int i = 0; i < DL; i += 2) {
-          unsigned w = reinterpret_cast<const unsigned*>(vr)[i / 2];
-          vf[i] = __uint_as_float(w << 16);
-          vf[i + 1] = __uint_as_float(w & 0xffff0000u);
-        }
+      for (int e = 0; e < 4; e++) {
+        vf[2 * e] = __uint_as_float(words.w[e] << 16);
+        vf[2 * e + 1] = __uint_as_float(words.w[e] & 0xffff0000u);
       }
 #pragma unroll
       for (int g = 0; g < H; g++) {
         float p = tile.probs[warp][g][jj];
 #pragma unroll
-        for (int i = 0; i < DL; i++) acc[g][i] += p * vf[i];
+        for (int i = 0; i < 8; i++) acc[g][i] += p * vf[i];
       }
     }
     __syncwarp();
   }
-  __syncthreads();  // every warp done with its probabilities before partOut overwrites them
+  // The lanes that read the same dims for other rows: their sums.
 #pragma unroll
   for (int g = 0; g < H; g++) {
 #pragma unroll
-    for (int i = 0; i < DL; i++) tile.partOut[warp][g][lane * DL + i] = acc[g][i];
+    for (int i = 0; i < 8; i++) {
+      for (int o = ROW_LANES; o < 32; o <<= 1) acc[g][i] += __shfl_xor_sync(0xffffffff, acc[g][i], o);
+    }
+  }
+  __syncthreads();  // every warp done with its probabilities before partOut overwrites them
+#pragma unroll
+  for (int g = 0; g < H; g++) {
+    if (rowOffset == 0) {
+#pragma unroll
+      for (int i = 0; i < 8; i++) tile.partOut[warp][g][dim0 + i] = acc[g][i];
+    }
     if (lane == 0) {
       partMax[warp][g] = m[g];
       partSum[warp][g] = l[g];

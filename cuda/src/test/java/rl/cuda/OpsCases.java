@@ -184,6 +184,31 @@ final class OpsCases {
     out.put("addRmsnormSum", ops.download(resSum));
     out.put("addRmsnorm", ops.download(resOut));
     out.put("addRmsnormRstd", ops.download(resRstd));
+    // the norms that also write the copy products read: the same values as the plain norms, and
+    // products of the copy equal products of the float32 output exactly (the same rounding)
+    Tensor fusedSum = poisoned(ops, 9, 35);
+    Tensor fusedOut = poisoned(ops, 9, 35);
+    Tensor addNormProduct =
+        ops.addRmsnormForProduct(
+            fusedSum, fusedOut, poisoned(ops, 9, 1), resA, resB, resWeight, 1e-5f);
+    out.put("addRmsnormForProduct", ops.download(fusedOut));
+    out.put("addRmsnormForProductSum", ops.download(fusedSum));
+    Tensor rowNormed = poisoned(ops, 9, 35);
+    Tensor normProduct =
+        ops.rmsnormForProduct(rowNormed, poisoned(ops, 9, 1), resA, resWeight, 1e-5f);
+    out.put("rmsnormForProduct", ops.download(rowNormed));
+    Tensor normWeight = ops.uploadWeight(normal(random, 5 * 35), 5, 35);
+    Tensor[][] normPairs = {{addNormProduct, fusedOut}, {normProduct, rowNormed}};
+    String[] normNames = {"addRmsnormForProduct", "rmsnormForProduct"};
+    for (int i = 0; i < normPairs.length; i++) {
+      Tensor viaCopy = ops.zeros(9, 5);
+      Tensor fromFloat = ops.zeros(9, 5);
+      ops.gemm(viaCopy, normPairs[i][0], false, normWeight, true, 1f, 0f);
+      ops.gemm(fromFloat, normPairs[i][1], false, normWeight, true, 1f, 0f);
+      out.put("reduced." + normNames[i] + "Product", ops.download(viaCopy));
+      ops.axpy(fromFloat, viaCopy, -1f);
+      out.put(normNames[i] + "ProductDifference", ops.download(fromFloat));
+    }
 
     // rmsnorm over whole rows and per head (Qwen3's q/k norm), forward and backward
     for (int width : new int[] {24, 8}) {

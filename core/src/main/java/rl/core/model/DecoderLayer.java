@@ -72,11 +72,12 @@ final class DecoderLayer {
     float eps = (float) cfg.rmsNormEps();
     boolean lora = acts.adapterOn;
     Tensor xn = rows(ops, b.norm1Out, n);
-    ops.rmsnorm(xn, rows(ops, b.norm1Rstd, n), x, inputNorm.value(), cfg.hiddenSize(), eps);
+    // with the copy the three products read (bf16 on a GPU), written by the norm
+    Tensor xnProduct =
+        ops.rmsnormForProduct(xn, rows(ops, b.norm1Rstd, n), x, inputNorm.value(), eps);
     Tensor qRaw = rows(ops, b.qRaw, n);
     Tensor kRaw = rows(ops, b.kRaw, n);
     Tensor vv = rows(ops, b.v, n);
-    Tensor xnProduct = ops.productOperand(xn); // converted once for the three products
     q.forward(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora);
     k.forward(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora);
     v.forward(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora);
@@ -113,11 +114,11 @@ final class DecoderLayer {
     o.forward(ops, projected, att, u(ops, b, 3, n), lora);
     Tensor mid = rows(ops, b.afterAttention, n);
     Tensor xn2 = rows(ops, b.norm2Out, n);
-    ops.addRmsnorm(
-        mid, xn2, rows(ops, b.norm2Rstd, n), x, projected, postAttentionNorm.value(), eps);
+    Tensor xn2Product =
+        ops.addRmsnormForProduct(
+            mid, xn2, rows(ops, b.norm2Rstd, n), x, projected, postAttentionNorm.value(), eps);
     Tensor g = rows(ops, b.gate, n);
     Tensor uu = rows(ops, b.up, n);
-    Tensor xn2Product = ops.productOperand(xn2);
     gate.forward(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora);
     up.forward(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora);
     Tensor h = rows(ops, b.mlpHidden, n);

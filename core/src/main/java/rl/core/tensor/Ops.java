@@ -221,6 +221,23 @@ public interface Ops {
   }
 
   /**
+   * {@link #rmsnorm} over whole rows, returning {@code out} as products read it (see {@link
+   * #productOperand}; valid until the same thread's next call of this method): a backend whose
+   * products take a narrower type writes that copy in the same pass (the input of q, k and v).
+   */
+  default Tensor rmsnormForProduct(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
+    rmsnorm(out, rstd, x, weight, x.cols(), eps);
+    return productOperand(out);
+  }
+
+  /** {@link #addRmsnorm}, returning {@code out} as {@link #rmsnormForProduct} does (gate, up). */
+  default Tensor addRmsnormForProduct(
+      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+    addRmsnorm(sum, out, rstd, a, b, weight, eps);
+    return productOperand(out);
+  }
+
+  /**
    * Backward of {@link #rmsnorm}: {@code dx} accumulates (+=), {@code dweight [1, width]}
    * accumulates when not null.
    */
