@@ -683,17 +683,15 @@ extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_r
 // warps; warp w takes the 32-key tiles starting at keys 32 w, 32 (w + warps) and so on. In a tile lane j
 // reads key j's row (HD bf16, 16 bytes at a time) and scores it against the block's H query heads
 // (in shared memory, read by broadcast); the tile's softmax update is one warp max and one warp sum
-// per head; then for the values a row's HD dims are spread over HD / 8 lanes (16 bytes each), so
-// the warp reads 32 / (HD / 8) value rows at once, each once for all H heads, and sums the lanes of
-// a dim at the end. Warps merge as in attention_rows.
+// per head; then for the values the lanes hold head dims (HD / 32 each) and go through the tile's
+// keys, each value row read coalesced once for all H heads. Warps merge as in attention_rows.
 #define KEY_TILE_MAX_WARPS 8
 
 template <int HD, int H>
 __device__ void attention_key_tiles(float* out, float* lse, const float* q, const bf16* k,
                                     const bf16* v, const int* seq, int sequences, int numHeads,
                                     int numKvHeads, int headsPerBlock, float scale) {
-  constexpr int ROW_LANES = HD / 8;         // lanes per value row in the value pass, 8 dims each
-  constexpr int ROWS_AT_ONCE = 32 / ROW_LANES;  // value rows a warp reads at once
+  constexpr int DL = HD / 32;  // head dims per lane in the value pass
   __shared__ Float4 qs[H][HD / 4];
   // A warp's probabilities for its tile while the keys go by, the warps' outputs after.
   __shared__ union {
@@ -711,17 +709,16 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
     qs[e / HD][e % HD / 4].v[e % 4] = e / HD < b.heads ? qrow[e] * scale : 0.0f;
   }
   __syncthreads();
-  float m[H], l[H], acc[H][8];
+  float m[H], l[H], acc[H][DL];
 #pragma unroll
   for (int g = 0; g < H; g++) {
     m[g] = -1.0f / 0.0f;
     l[g] = 0;
 #pragma unroll
-    for (int i = 0; i < 8; i++) acc[g][i] = 0;
+    for (int i = 0; i < DL; i++) acc[g][i] = 0;
   }
-  int dim0 = (lane % ROW_LANES) * 8, rowOffset = lane / ROW_LANES;
   const bf16* kHead = k + (i64) b.k0 * kCols + (i64) b.kh * HD;
-  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD + dim0;
+  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD + lane * DL;
   for (int base = warp * 32; base < b.visible; base += warps * 32) {
     int j = base + lane;
     bool valid = j < b.visible;
@@ -758,45 +755,42 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
       float keep = expf(m[g] - mNew);
       l[g] = l[g] * keep + sum;
 #pragma unroll
-      for (int i = 0; i < 8; i++) acc[g][i] *= keep;
+      for (int i = 0; i < DL; i++) acc[g][i] *= keep;
       m[g] = mNew;
       tile.probs[warp][g][lane] = p;
     }
     __syncwarp();
     int count = min(32, b.visible - base);
 #pragma unroll 4
-    for (int jj = rowOffset; jj < count; jj += ROWS_AT_ONCE) {
-      Bf16x8 words = *reinterpret_cast<const Bf16x8*>(vHead + (i64) (base + jj) * kCols);
-      float vf[8];
+    for (int jj = 0; jj < count; jj++) {
+      const bf16* vr = vHead + (i64) (base + jj) * kCols;
+      float vf[DL];
+      if (DL == 2) {
+        unsigned w = *reinterpret_cast<const unsigned*>(vr);
+        vf[0] = __uint_as_float(w << 16);
+        vf[1] = __uint_as_float(w & 0xffff0000u);
+      } else {
 #pragma unroll
-      for (int e = 0; e < 4; e++) {
-        vf[2 * e] = __uint_as_float(words.w[e] << 16);
-        vf[2 * e + 1] = __uint_as_float(words.w[e] & 0xffff0000u);
+        for (int i = 0; i < DL; i += 2) {
+          unsigned w = reinterpret_cast<const unsigned*>(vr)[i / 2];
+          vf[i] = __uint_as_float(w << 16);
+          vf[i + 1] = __uint_as_float(w & 0xffff0000u);
+        }
       }
 #pragma unroll
       for (int g = 0; g < H; g++) {
         float p = tile.probs[warp][g][jj];
 #pragma unroll
-        for (int i = 0; i < 8; i++) acc[g][i] += p * vf[i];
+        for (int i = 0; i < DL; i++) acc[g][i] += p * vf[i];
       }
     }
     __syncwarp();
   }
-  // The lanes that read the same dims for other rows: their sums.
-#pragma unroll
-  for (int g = 0; g < H; g++) {
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-      for (int o = ROW_LANES; o < 32; o <<= 1) acc[g][i] += __shfl_xor_sync(0xffffffff, acc[g][i], o);
-    }
-  }
   __syncthreads();  // every warp done with its probabilities before partOut overwrites them
 #pragma unroll
   for (int g = 0; g < H; g++) {
-    if (rowOffset == 0) {
 #pragma unroll
-      for (int i = 0; i < 8; i++) tile.partOut[warp][g][dim0 + i] = acc[g][i];
-    }
+    for (int i = 0; i < DL; i++) tile.partOut[warp][g][lane * DL + i] = acc[g][i];
     if (lane == 0) {
       partMax[warp][g] = m[g];
       partSum[warp][g] = l[g];
