@@ -306,18 +306,33 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
-  public Tensor rmsnormForProduct(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
+  public Tensor rmsnormForProduct(
+      Tensor out,
+      Tensor rstd,
+      Tensor x,
+      Tensor weight,
+      float eps,
+      List<Tensor> loraA,
+      List<Tensor> loraU) {
     long t = System.nanoTime();
-    Tensor product = ops.rmsnormForProduct(out, rstd, x, weight, eps);
+    Tensor product = ops.rmsnormForProduct(out, rstd, x, weight, eps, loraA, loraU);
     add(Kernel.RMSNORM, t);
     return product;
   }
 
   @Override
   public Tensor addRmsnormForProduct(
-      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+      Tensor sum,
+      Tensor out,
+      Tensor rstd,
+      Tensor a,
+      Tensor b,
+      Tensor weight,
+      float eps,
+      List<Tensor> loraA,
+      List<Tensor> loraU) {
     long t = System.nanoTime();
-    Tensor product = ops.addRmsnormForProduct(sum, out, rstd, a, b, weight, eps);
+    Tensor product = ops.addRmsnormForProduct(sum, out, rstd, a, b, weight, eps, loraA, loraU);
     add(Kernel.RMSNORM, t);
     return product;
   }

@@ -958,7 +958,16 @@ public final class CudaOps implements Ops {
   private static final int LORA_DOWN_THREADS = 256;
 
   private void launchLoraDownUp(Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
+    launchLoraDown(u, x, a);
+    launchLoraUp(y, u, b, scale);
+  }
+
+  /** u [N, r] = x · Aᵀ: a warp per row from 1,024 rows, a block per row below. */
+  private void launchLoraDown(Tensor u, Tensor x, Tensor a) {
     int rows = x.rows();
+    if (rows == 0) {
+      return;
+    }
     if (rows >= LORA_TWO_PASS_ROWS) {
       kernels.launch(
           "lora_down",
@@ -986,7 +995,15 @@ public final class CudaOps implements Ops {
               .i32(a.rows())
               .i32(vec4 ? 1 : 0));
     }
+  }
+
+  /** y [N, out] += scale · u · Bᵀ, four outputs a thread (out a multiple of 4, 16-byte rows). */
+  private void launchLoraUp(Tensor y, Tensor u, Tensor b, float scale) {
+    int rows = y.rows();
     int quads = y.cols() / 4;
+    if (rows == 0 || quads == 0) {
+      return;
+    }
     kernels.launch(
         "lora_up",
         (quads + BLOCK - 1) / BLOCK,
@@ -1001,8 +1018,76 @@ public final class CudaOps implements Ops {
             .ptr(t(b))
             .i32(rows)
             .i32(y.cols())
-            .i32(a.rows())
+            .i32(b.cols())
             .f32(scale));
+  }
+
+  @Override
+  public synchronized void loraUp(Tensor y, Tensor u, Tensor b, float scale) {
+    int rank = b.cols();
+    Tensor.requireShape("LoRA u", u, y.rows(), rank);
+    Tensor.requireShape("LoRA B", b, y.cols(), rank);
+    if (y.cols() % 4 == 0 && t(y).address() % 16 == 0) {
+      launchLoraUp(y, u, b, scale);
+    } else {
+      Ops.super.loraUp(y, u, b, scale);
+    }
+  }
+
+  /** Adapters whose first halves kernels.cu's norms form: rank 1, at most three. */
+  private static final int NORM_ADAPTERS = 3;
+
+  /**
+   * The norm kernels' adapter arguments (count, three A pointers, three u pointers) when the norm
+   * can form the adapters' u itself (rank 1, at most three, whole-row norm), else null: then the
+   * caller launches lora_down for each.
+   */
+  private static long[] normAdapters(
+      java.util.List<Tensor> loraA, java.util.List<Tensor> loraU, Tensor out) {
+    if (loraA.size() != loraU.size()) {
+      throw new IllegalArgumentException(
+          "adapters reading one input: "
+              + loraA.size()
+              + " A tensors for "
+              + loraU.size()
+              + " outputs");
+    }
+    for (int i = 0; i < loraA.size(); i++) {
+      Tensor.requireShape("LoRA A " + i, loraA.get(i), loraA.get(i).rows(), out.cols());
+      Tensor.requireShape("LoRA u " + i, loraU.get(i), out.rows(), loraA.get(i).rows());
+    }
+    long[] args = new long[1 + 2 * NORM_ADAPTERS];
+    if (loraA.size() > NORM_ADAPTERS) {
+      return null;
+    }
+    for (int i = 0; i < loraA.size(); i++) {
+      if (loraA.get(i).rows() != 1 || any(loraA.get(i)).bf16) {
+        return null;
+      }
+      args[1 + i] = t(loraA.get(i)).address();
+      args[1 + NORM_ADAPTERS + i] = t(loraU.get(i)).address();
+    }
+    args[0] = loraA.size();
+    return args;
+  }
+
+  /** Adds the norm kernels' adapter arguments (none when {@code adapters} is null). */
+  private static Kernels.Args withAdapters(Kernels.Args args, long[] adapters) {
+    args.i32(adapters == null ? 0 : (int) adapters[0]);
+    for (int i = 1; i < 1 + 2 * NORM_ADAPTERS; i++) {
+      args.ptr(adapters == null ? 0L : adapters[i]);
+    }
+    return args;
+  }
+
+  /** The adapters' u the norm kernel did not form (when {@code adapters} is null). */
+  private void loraDownAfterNorm(
+      long[] adapters, java.util.List<Tensor> loraA, java.util.List<Tensor> loraU, Tensor out) {
+    if (adapters == null) {
+      for (int i = 0; i < loraA.size(); i++) {
+        launchLoraDown(loraU.get(i), out, loraA.get(i));
+      }
+    }
   }
 
   private void launchLora(
@@ -1031,14 +1116,24 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void addRmsnorm(
       Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
-    launchAddRmsnorm(sum, out, null, rstd, a, b, weight, eps);
+    launchAddRmsnorm(sum, out, null, rstd, a, b, weight, eps, null);
   }
 
   @Override
   public synchronized Tensor addRmsnormForProduct(
-      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+      Tensor sum,
+      Tensor out,
+      Tensor rstd,
+      Tensor a,
+      Tensor b,
+      Tensor weight,
+      float eps,
+      java.util.List<Tensor> loraA,
+      java.util.List<Tensor> loraU) {
     CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("add_rmsnorm output", out) : null;
-    launchAddRmsnorm(sum, out, copy, rstd, a, b, weight, eps);
+    long[] adapters = normAdapters(loraA, loraU, out);
+    launchAddRmsnorm(sum, out, copy, rstd, a, b, weight, eps, adapters);
+    loraDownAfterNorm(adapters, loraA, loraU, out);
     return copy != null ? copy : out;
   }
 
@@ -1050,7 +1145,8 @@ public final class CudaOps implements Ops {
       Tensor a,
       Tensor b,
       Tensor weight,
-      float eps) {
+      float eps,
+      long[] adapters) {
     int cols = a.cols();
     Tensor.requireShape("residual operand", b, a.rows(), cols);
     Tensor.requireShape("residual sum", sum, a.rows(), cols);
@@ -1067,17 +1163,19 @@ public final class CudaOps implements Ops {
         1,
         BLOCK,
         0,
-        kernels
-            .args()
-            .ptr(t(sum))
-            .ptr(t(out))
-            .ptr(out16 == null ? 0L : out16.address())
-            .ptr(t(rstd))
-            .ptr(t(a))
-            .ptr(t(b))
-            .ptr(t(weight))
-            .i32(cols)
-            .f32(eps));
+        withAdapters(
+            kernels
+                .args()
+                .ptr(t(sum))
+                .ptr(t(out))
+                .ptr(out16 == null ? 0L : out16.address())
+                .ptr(t(rstd))
+                .ptr(t(a))
+                .ptr(t(b))
+                .ptr(t(weight))
+                .i32(cols)
+                .f32(eps),
+            adapters));
   }
 
   @Override
@@ -1160,19 +1258,34 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void rmsnorm(
       Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
-    launchRmsnorm(out, null, rstd, x, weight, width, eps);
+    launchRmsnorm(out, null, rstd, x, weight, width, eps, null);
   }
 
   @Override
   public synchronized Tensor rmsnormForProduct(
-      Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
+      Tensor out,
+      Tensor rstd,
+      Tensor x,
+      Tensor weight,
+      float eps,
+      java.util.List<Tensor> loraA,
+      java.util.List<Tensor> loraU) {
     CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("rmsnorm output", out) : null;
-    launchRmsnorm(out, copy, rstd, x, weight, x.cols(), eps);
+    long[] adapters = normAdapters(loraA, loraU, out);
+    launchRmsnorm(out, copy, rstd, x, weight, x.cols(), eps, adapters);
+    loraDownAfterNorm(adapters, loraA, loraU, out);
     return copy != null ? copy : out;
   }
 
   private void launchRmsnorm(
-      Tensor out, CudaTensor out16, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
+      Tensor out,
+      CudaTensor out16,
+      Tensor rstd,
+      Tensor x,
+      Tensor weight,
+      int width,
+      float eps,
+      long[] adapters) {
     int groups = x.cols() / width;
     Tensor.requireShape("rmsnorm output", out, x.rows(), x.cols());
     Tensor.requireShape("rmsnorm rstd", rstd, x.rows(), groups);
@@ -1187,16 +1300,18 @@ public final class CudaOps implements Ops {
         1,
         BLOCK,
         0,
-        kernels
-            .args()
-            .ptr(t(out))
-            .ptr(out16 == null ? 0L : out16.address())
-            .ptr(t(rstd))
-            .ptr(t(x))
-            .ptr(t(weight))
-            .i32(x.cols())
-            .i32(width)
-            .f32(eps));
+        withAdapters(
+            kernels
+                .args()
+                .ptr(t(out))
+                .ptr(out16 == null ? 0L : out16.address())
+                .ptr(t(rstd))
+                .ptr(t(x))
+                .ptr(t(weight))
+                .i32(x.cols())
+                .i32(width)
+                .f32(eps),
+            adapters));
   }
 
   @Override

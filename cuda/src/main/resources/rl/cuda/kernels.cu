@@ -169,11 +169,32 @@ extern "C" __global__ void sum_squares(const float* x, i64 n, double* out) {
   if (threadIdx.x == 0) atomicAdd(out, s);
 }
 
+// Up to three rank-1 adapters reading a normed row: u_i [row] = Σ_c out[c] · A_i[c], formed while
+// the norm writes the row (the first half of each adapter's forward, one pass over the row for all).
+#define NORM_ADAPTERS_ARGS                                                                        \
+  int adapters, const float *a0, const float *a1, const float *a2, float *u0, float *u1, float *u2
+#define NORM_ADAPTERS_TAKE(o, c)            \
+  if (adapters > 0) d0 += (o) * a0[c];    \
+  if (adapters > 1) d1 += (o) * a1[c];    \
+  if (adapters > 2) d2 += (o) * a2[c];
+#define NORM_ADAPTERS_STORE(row)                                    \
+  if (adapters > 0) {                                               \
+    d0 = block_sum(d0, scratch);                                    \
+    if (adapters > 1) d1 = block_sum(d1, scratch);                  \
+    if (adapters > 2) d2 = block_sum(d2, scratch);                  \
+    if (threadIdx.x == 0) {                                         \
+      u0[row] = (float) d0;                                         \
+      if (adapters > 1) u1[row] = (float) d1;                       \
+      if (adapters > 2) u2[row] = (float) d2;                       \
+    }                                                               \
+  }
+
 // RMSNorm of each width-wide group of a row: block (row, group).
 // out = x · rstd · w, rstd [rows, groups] = (mean(x²) + eps)^(-1/2); out16, when not null, gets
-// out rounded to bf16 too (the operand of the products that read it).
+// out rounded to bf16 too (the operand of the products that read it); adapters only with one group.
 extern "C" __global__ void rmsnorm(float* out, bf16* out16, float* rstd, const float* x,
-                                   const float* w, int cols, int width, float eps) {
+                                   const float* w, int cols, int width, float eps,
+                                   NORM_ADAPTERS_ARGS) {
   __shared__ double scratch[32];
   int row = blockIdx.x, g = blockIdx.y, groups = cols / width;
   i64 at = (i64) row * cols + (i64) g * width;
@@ -182,19 +203,22 @@ extern "C" __global__ void rmsnorm(float* out, bf16* out16, float* rstd, const f
   for (int i = threadIdx.x; i < width; i += blockDim.x) ss += (double) xr[i] * xr[i];
   ss = block_sum(ss, scratch);
   double inv = 1.0 / sqrt(ss / width + eps);
+  double d0 = 0, d1 = 0, d2 = 0;
   for (int i = threadIdx.x; i < width; i += blockDim.x) {
     float o = (float) (xr[i] * inv) * w[i];
     out[at + i] = o;
     if (out16) out16[at + i] = float_to_bf16(o);
+    NORM_ADAPTERS_TAKE(o, i)
   }
+  NORM_ADAPTERS_STORE(row)
   if (threadIdx.x == 0) rstd[(i64) row * groups + g] = (float) inv;
 }
 
 // sum = a + b, then out = rmsnorm(sum) over the whole row: the residual add and the next norm in
-// one pass (out16 as in rmsnorm). One block per row.
+// one pass (out16 and the adapters as in rmsnorm). One block per row.
 extern "C" __global__ void add_rmsnorm(float* sum, float* out, bf16* out16, float* rstd,
                                        const float* a, const float* b, const float* w, int cols,
-                                       float eps) {
+                                       float eps, NORM_ADAPTERS_ARGS) {
   __shared__ double scratch[32];
   i64 base = (i64) blockIdx.x * cols;
   double ss = 0;
@@ -205,11 +229,14 @@ extern "C" __global__ void add_rmsnorm(float* sum, float* out, bf16* out16, floa
   }
   ss = block_sum(ss, scratch);
   double inv = 1.0 / sqrt(ss / cols + eps);
+  double d0 = 0, d1 = 0, d2 = 0;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) {
     float o = (float) (sum[base + i] * inv) * w[i];
     out[base + i] = o;
     if (out16) out16[base + i] = float_to_bf16(o);
+    NORM_ADAPTERS_TAKE(o, i)
   }
+  NORM_ADAPTERS_STORE(blockIdx.x)
   if (threadIdx.x == 0) rstd[blockIdx.x] = (float) inv;
 }
 

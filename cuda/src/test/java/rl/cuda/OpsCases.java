@@ -186,17 +186,51 @@ final class OpsCases {
     out.put("addRmsnormRstd", ops.download(resRstd));
     // the norms that also write the copy products read: the same values as the plain norms, and
     // products of the copy equal products of the float32 output exactly (the same rounding)
+    // with the adapters that read the normed rows: two and three of rank 1 (formed by the norm
+    // kernels on CUDA), one of rank 2 (lora_down after the norm there)
+    List<Tensor> pairA =
+        List.of(ops.upload(normal(random, 35), 1, 35), ops.upload(normal(random, 35), 1, 35));
+    List<Tensor> pairU = List.of(poisoned(ops, 9, 1), poisoned(ops, 9, 1));
     Tensor fusedSum = poisoned(ops, 9, 35);
     Tensor fusedOut = poisoned(ops, 9, 35);
     Tensor addNormProduct =
         ops.addRmsnormForProduct(
-            fusedSum, fusedOut, poisoned(ops, 9, 1), resA, resB, resWeight, 1e-5f);
+            fusedSum, fusedOut, poisoned(ops, 9, 1), resA, resB, resWeight, 1e-5f, pairA, pairU);
     out.put("addRmsnormForProduct", ops.download(fusedOut));
     out.put("addRmsnormForProductSum", ops.download(fusedSum));
+    out.put("addRmsnormForProductU", downloadAll(ops, pairU));
+    List<Tensor> tripleA =
+        List.of(
+            ops.upload(normal(random, 35), 1, 35),
+            ops.upload(normal(random, 35), 1, 35),
+            ops.upload(normal(random, 35), 1, 35));
+    List<Tensor> tripleU = List.of(poisoned(ops, 9, 1), poisoned(ops, 9, 1), poisoned(ops, 9, 1));
     Tensor rowNormed = poisoned(ops, 9, 35);
     Tensor normProduct =
-        ops.rmsnormForProduct(rowNormed, poisoned(ops, 9, 1), resA, resWeight, 1e-5f);
+        ops.rmsnormForProduct(
+            rowNormed, poisoned(ops, 9, 1), resA, resWeight, 1e-5f, tripleA, tripleU);
     out.put("rmsnormForProduct", ops.download(rowNormed));
+    out.put("rmsnormForProductU", downloadAll(ops, tripleU));
+    Tensor rank2U = poisoned(ops, 9, 2);
+    ops.rmsnormForProduct(
+        poisoned(ops, 9, 35),
+        poisoned(ops, 9, 1),
+        resB,
+        resWeight,
+        1e-5f,
+        List.of(ops.upload(normal(random, 70), 2, 35)),
+        List.of(rank2U));
+    out.put("rmsnormForProductRank2U", ops.download(rank2U));
+    // the adapter's second half alone: outputs a multiple of 4 (lora_up on CUDA) and not
+    for (int width : new int[] {36, 35}) {
+      Tensor y = ops.upload(normal(random, 9 * width), 9, width);
+      ops.loraUp(
+          y,
+          ops.upload(normal(random, 9), 9, 1),
+          ops.upload(normal(random, width), width, 1),
+          0.7f);
+      out.put("loraUp" + width, ops.download(y));
+    }
     Tensor normWeight = ops.uploadWeight(normal(random, 5 * 35), 5, 35);
     Tensor[][] normPairs = {{addNormProduct, fusedOut}, {normProduct, rowNormed}};
     String[] normNames = {"addRmsnormForProduct", "rmsnormForProduct"};

@@ -1,5 +1,6 @@
 package rl.core.model;
 
+import java.util.ArrayList;
 import java.util.List;
 import rl.core.tensor.AttentionBatch;
 import rl.core.tensor.Ops;
@@ -72,15 +73,20 @@ final class DecoderLayer {
     float eps = (float) cfg.rmsNormEps();
     boolean lora = acts.adapterOn;
     Tensor xn = rows(ops, b.norm1Out, n);
-    // with the copy the three products read (bf16 on a GPU), written by the norm
+    // The norm also writes the copy the three products read (bf16 on a GPU) and forms their
+    // adapters' u.
+    List<Tensor> loraA = new ArrayList<>(3);
+    List<Tensor> loraU = new ArrayList<>(3);
+    adapterInputs(ops, b, n, lora, 0, loraA, loraU);
     Tensor xnProduct =
-        ops.rmsnormForProduct(xn, rows(ops, b.norm1Rstd, n), x, inputNorm.value(), eps);
+        ops.rmsnormForProduct(
+            xn, rows(ops, b.norm1Rstd, n), x, inputNorm.value(), eps, loraA, loraU);
     Tensor qRaw = rows(ops, b.qRaw, n);
     Tensor kRaw = rows(ops, b.kRaw, n);
     Tensor vv = rows(ops, b.v, n);
-    q.forward(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora);
-    k.forward(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora);
-    v.forward(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora);
+    q.forwardWithAdapterInput(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora);
+    k.forwardWithAdapterInput(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora);
+    v.forwardWithAdapterInput(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora);
     Tensor qq = rows(ops, b.q, n);
     Tensor kk = rows(ops, b.k, n);
     if (qNorm != null) {
@@ -114,13 +120,24 @@ final class DecoderLayer {
     o.forward(ops, projected, att, u(ops, b, 3, n), lora);
     Tensor mid = rows(ops, b.afterAttention, n);
     Tensor xn2 = rows(ops, b.norm2Out, n);
+    loraA.clear();
+    loraU.clear();
+    adapterInputs(ops, b, n, lora, 4, loraA, loraU);
     Tensor xn2Product =
         ops.addRmsnormForProduct(
-            mid, xn2, rows(ops, b.norm2Rstd, n), x, projected, postAttentionNorm.value(), eps);
+            mid,
+            xn2,
+            rows(ops, b.norm2Rstd, n),
+            x,
+            projected,
+            postAttentionNorm.value(),
+            eps,
+            loraA,
+            loraU);
     Tensor g = rows(ops, b.gate, n);
     Tensor uu = rows(ops, b.up, n);
-    gate.forward(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora);
-    up.forward(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora);
+    gate.forwardWithAdapterInput(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora);
+    up.forwardWithAdapterInput(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora);
     Tensor h = rows(ops, b.mlpHidden, n);
     Tensor hProduct = ops.swigluForProduct(h, g, uu);
     // out = afterAttention + down_proj(h)
@@ -250,5 +267,26 @@ final class DecoderLayer {
 
   private static Tensor u(Ops ops, Activations.LayerBuffers b, int kind, int n) {
     return b.loraU[kind] == null ? null : ops.rows(b.loraU[kind], 0, n);
+  }
+
+  /**
+   * The A tensors and u buffers of the adapters on the projections that read one norm's output: q,
+   * k, v ({@code first} 0) or gate, up ({@code first} 4).
+   */
+  private void adapterInputs(
+      Ops ops,
+      Activations.LayerBuffers b,
+      int n,
+      boolean lora,
+      int first,
+      List<Tensor> loraA,
+      List<Tensor> loraU) {
+    Linear[] readers = first == 0 ? new Linear[] {q, k, v} : new Linear[] {gate, up};
+    for (int i = 0; i < readers.length; i++) {
+      if (readers[i].adapted(lora)) {
+        loraA.add(readers[i].loraA().value());
+        loraU.add(u(ops, b, first + i, n));
+      }
+    }
   }
 }

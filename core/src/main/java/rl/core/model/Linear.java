@@ -125,6 +125,26 @@ public final class Linear {
   }
 
   /**
+   * As {@link #forward(Ops, Tensor, Tensor, Tensor, Tensor, boolean)} with the adapter's {@code u}
+   * formed already (by the norm that wrote {@code x}, {@link Ops#rmsnormForProduct}).
+   */
+  void forwardWithAdapterInput(
+      Ops ops, Tensor y, Tensor x, Tensor xProduct, Tensor u, boolean adapterOn) {
+    ops.gemm(y, productInput(ops, x, xProduct), false, weight.value(), true, 1f, 0f);
+    if (bias != null) {
+      ops.addBias(y, bias.value());
+    }
+    if (adapterOn && loraA != null) {
+      ops.loraUp(y, u, loraB.value(), loraScale);
+    }
+  }
+
+  /** Whether this projection's adapter is on: its forward then needs u. */
+  boolean adapted(boolean adapterOn) {
+    return adapterOn && loraA != null;
+  }
+
+  /**
    * The converted copy of an input for the product with the weight where the weight itself is
    * stored in reduced precision; a float32 weight (full fine-tuning, a merged adapter) is
    * multiplied with the float32 input instead, so that the weight is not rounded for the product.

@@ -165,6 +165,14 @@ public interface Ops {
   }
 
   /**
+   * The second half of {@link #loraForward} for a {@code u [N, r]} formed already ({@link
+   * #rmsnormForProduct}): {@code y [N, out] += scale · u · Bᵀ}.
+   */
+  default void loraUp(Tensor y, Tensor u, Tensor b, float scale) {
+    gemm(y, u, false, b, true, scale, 1f);
+  }
+
+  /**
    * The backward pass of {@link #loraForward} given {@code dy [N, out]}: {@code du [N, r] = scale ·
    * dy · B} (overwritten), then, each when not null, {@code dB [out, r] += scale · dyᵀ · u}, {@code
    * dA [r, in] += duᵀ · x} and {@code dx [N, in] += du · A}.
@@ -223,18 +231,49 @@ public interface Ops {
   /**
    * {@link #rmsnorm} over whole rows, returning {@code out} as products read it (see {@link
    * #productOperand}; valid until the same thread's next call of this method): a backend whose
-   * products take a narrower type writes that copy in the same pass (the input of q, k and v).
+   * products take a narrower type writes that copy in the same pass (the input of q, k and v). For
+   * the adapters that read {@code out} it also forms their first halves, {@code loraU.get(i) [N, r]
+   * = out · loraA.get(i)ᵀ} (lists of equal length, maybe empty), which {@link #loraUp} completes; a
+   * backend may do that in the same pass too.
    */
-  default Tensor rmsnormForProduct(Tensor out, Tensor rstd, Tensor x, Tensor weight, float eps) {
+  default Tensor rmsnormForProduct(
+      Tensor out,
+      Tensor rstd,
+      Tensor x,
+      Tensor weight,
+      float eps,
+      List<Tensor> loraA,
+      List<Tensor> loraU) {
     rmsnorm(out, rstd, x, weight, x.cols(), eps);
+    loraDown(loraU, out, loraA);
     return productOperand(out);
   }
 
-  /** {@link #addRmsnorm}, returning {@code out} as {@link #rmsnormForProduct} does (gate, up). */
+  /** {@link #addRmsnorm}, then as {@link #rmsnormForProduct} (gate and up read its output). */
   default Tensor addRmsnormForProduct(
-      Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
+      Tensor sum,
+      Tensor out,
+      Tensor rstd,
+      Tensor a,
+      Tensor b,
+      Tensor weight,
+      float eps,
+      List<Tensor> loraA,
+      List<Tensor> loraU) {
     addRmsnorm(sum, out, rstd, a, b, weight, eps);
+    loraDown(loraU, out, loraA);
     return productOperand(out);
+  }
+
+  /** {@code us.get(i) = x · as.get(i)ᵀ} for adapters reading one input (the lists' sizes equal). */
+  private void loraDown(List<Tensor> us, Tensor x, List<Tensor> as) {
+    if (us.size() != as.size()) {
+      throw new IllegalArgumentException(
+          "adapters reading one input: " + as.size() + " A tensors for " + us.size() + " outputs");
+    }
+    for (int i = 0; i < as.size(); i++) {
+      gemm(us.get(i), x, false, as.get(i), true, 1f, 0f);
+    }
   }
 
   /**
