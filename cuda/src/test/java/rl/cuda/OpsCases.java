@@ -184,9 +184,9 @@ final class OpsCases {
     out.put("addRmsnormSum", ops.download(resSum));
     out.put("addRmsnorm", ops.download(resOut));
     out.put("addRmsnormRstd", ops.download(resRstd));
-    // the norms that also write the copy products read: the same values as the plain norms, and
-    // products of the copy equal products of the float32 output exactly (the same rounding)
-    // with the adapters that read the normed rows: two and three of rank 1 (formed by the norm
+    // the norms that also write the copy products read (the same values as the plain norms, and
+    // products of the copy equal products of the float32 output exactly: the same rounding) and
+    // form the u of the adapters reading their output: two and three of rank 1 (in the norm
     // kernels on CUDA), one of rank 2 (lora_down after the norm there)
     List<Tensor> pairA =
         List.of(ops.upload(normal(random, 35), 1, 35), ops.upload(normal(random, 35), 1, 35));
@@ -211,16 +211,6 @@ final class OpsCases {
             rowNormed, poisoned(ops, 9, 1), resA, resWeight, 1e-5f, tripleA, tripleU);
     out.put("rmsnormForProduct", ops.download(rowNormed));
     out.put("rmsnormForProductU", downloadAll(ops, tripleU));
-    Tensor rank2U = poisoned(ops, 9, 2);
-    ops.rmsnormForProduct(
-        poisoned(ops, 9, 35),
-        poisoned(ops, 9, 1),
-        resB,
-        resWeight,
-        1e-5f,
-        List.of(ops.upload(normal(random, 70), 2, 35)),
-        List.of(rank2U));
-    out.put("rmsnormForProductRank2U", ops.download(rank2U));
     // the adapter's second half alone: outputs a multiple of 4 (lora_up on CUDA) and not
     for (int width : new int[] {36, 35}) {
       Tensor y = ops.upload(normal(random, 9 * width), 9, width);
@@ -243,6 +233,17 @@ final class OpsCases {
       ops.axpy(fromFloat, viaCopy, -1f);
       out.put(normNames[i] + "ProductDifference", ops.download(fromFloat));
     }
+    // (only after those products: this call's copy takes the place of normProduct's)
+    Tensor rank2U = poisoned(ops, 9, 2);
+    ops.rmsnormForProduct(
+        poisoned(ops, 9, 35),
+        poisoned(ops, 9, 1),
+        resB,
+        resWeight,
+        1e-5f,
+        List.of(ops.upload(normal(random, 70), 2, 35)),
+        List.of(rank2U));
+    out.put("rmsnormForProductRank2U", ops.download(rank2U));
 
     // rmsnorm over whole rows and per head (Qwen3's q/k norm), forward and backward
     for (int width : new int[] {24, 8}) {
