@@ -95,8 +95,11 @@ final class RewardVerticle extends VerticleBase {
                       .put("rewards", new JsonArray(Arrays.stream(rewards).boxed().toList()))
                       .put("scores", components);
               if (id.kind().equals(RequestIds.TRAIN)) {
-                vertx.eventBus().publish(LearnerVerticle.SCORED, new ScoredGroup(group, rewards));
+                // The row first: the coordinator files a step's rows when the learner reports the
+                // step done, which this group may complete; published after the group, a row
+                // could arrive after that report (this is no event-loop thread) and be lost.
                 vertx.eventBus().publish(SAMPLES, summary);
+                vertx.eventBus().publish(LearnerVerticle.SCORED, new ScoredGroup(group, rewards));
               } else {
                 vertx.eventBus().publish(EVAL_SCORED, summary);
               }
