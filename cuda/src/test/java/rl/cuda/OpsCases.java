@@ -222,17 +222,8 @@ final class OpsCases {
       out.put("loraUp" + width, ops.download(y));
     }
     Tensor normWeight = ops.uploadWeight(normal(random, 5 * 35), 5, 35);
-    Tensor[][] normPairs = {{addNormProduct, fusedOut}, {normProduct, rowNormed}};
-    String[] normNames = {"addRmsnormForProduct", "rmsnormForProduct"};
-    for (int i = 0; i < normPairs.length; i++) {
-      Tensor viaCopy = ops.zeros(9, 5);
-      Tensor fromFloat = ops.zeros(9, 5);
-      ops.gemm(viaCopy, normPairs[i][0], false, normWeight, true, 1f, 0f);
-      ops.gemm(fromFloat, normPairs[i][1], false, normWeight, true, 1f, 0f);
-      out.put("reduced." + normNames[i] + "Product", ops.download(viaCopy));
-      ops.axpy(fromFloat, viaCopy, -1f);
-      out.put(normNames[i] + "ProductDifference", ops.download(fromFloat));
-    }
+    putProducts(ops, out, "addRmsnormForProduct", addNormProduct, fusedOut, normWeight);
+    putProducts(ops, out, "rmsnormForProduct", normProduct, rowNormed, normWeight);
     // (only after those products: this call's copy takes the place of normProduct's)
     Tensor rank2U = poisoned(ops, 9, 2);
     ops.rmsnormForProduct(
@@ -297,19 +288,9 @@ final class OpsCases {
     out.put("swigluBackwardForProductsGate", ops.download(fusedDgate));
     out.put("swigluBackwardForProductsUp", ops.download(fusedDup));
     Tensor mlpWeight = ops.uploadWeight(normal(random, 7 * 31), 7, 31);
-    Tensor[][] productPairs = {
-      {actProduct, act}, {gradProducts.gate(), dgate}, {gradProducts.up(), dup}
-    };
-    String[] productNames = {"swigluForProduct", "swigluBackwardGate", "swigluBackwardUp"};
-    for (int i = 0; i < productPairs.length; i++) {
-      Tensor viaCopy = ops.zeros(13, 7);
-      Tensor fromFloat = ops.zeros(13, 7);
-      ops.gemm(viaCopy, productPairs[i][0], false, mlpWeight, true, 1f, 0f);
-      ops.gemm(fromFloat, productPairs[i][1], false, mlpWeight, true, 1f, 0f);
-      out.put("reduced." + productNames[i] + "Product", ops.download(viaCopy));
-      ops.axpy(fromFloat, viaCopy, -1f);
-      out.put(productNames[i] + "ProductDifference", ops.download(fromFloat));
-    }
+    putProducts(ops, out, "swigluForProduct", actProduct, act, mlpWeight);
+    putProducts(ops, out, "swigluBackwardGate", gradProducts.gate(), dgate, mlpWeight);
+    putProducts(ops, out, "swigluBackwardUp", gradProducts.up(), dup, mlpWeight);
 
     // embedding with repeated ids
     Tensor table = ops.upload(normal(random, 50 * 12), 50, 12);
@@ -655,5 +636,21 @@ final class OpsCases {
       at += d.length;
     }
     return all;
+  }
+
+  /**
+   * A product of {@code copy} (an op's copy for products) with {@code weight}, and its difference
+   * from the same product of {@code original} (the op's float32 output): zero where the copy rounds
+   * as the product's own conversion does.
+   */
+  private static void putProducts(
+      Ops ops, Map<String, float[]> out, String name, Tensor copy, Tensor original, Tensor weight) {
+    Tensor viaCopy = ops.zeros(copy.rows(), weight.rows());
+    Tensor fromFloat = ops.zeros(copy.rows(), weight.rows());
+    ops.gemm(viaCopy, copy, false, weight, true, 1f, 0f);
+    ops.gemm(fromFloat, original, false, weight, true, 1f, 0f);
+    out.put("reduced." + name + "Product", ops.download(viaCopy));
+    ops.axpy(fromFloat, viaCopy, -1f);
+    out.put(name + "ProductDifference", ops.download(fromFloat));
   }
 }

@@ -380,11 +380,7 @@ class GenerationEngineTest {
   @Test
   void aDeviceSnapshotSentAgainCarriesItsNewContents() {
     Decoder model = smallModel(4);
-    LoraAdapter adapter =
-        LoraAdapter.create(
-            model,
-            new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false),
-            3);
+    LoraAdapter adapter = rank1Adapter(model);
     Ops ops = model.ops();
     Map<String, Tensor> tensors = new LinkedHashMap<>();
     for (Parameter p : adapter.parameters()) {
@@ -417,11 +413,7 @@ class GenerationEngineTest {
   @Test
   void adapterUpdateMidGenerationSwitchesVersionAndPolicy() {
     Decoder model = smallModel(4);
-    LoraAdapter adapter =
-        LoraAdapter.create(
-            model,
-            new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false),
-            3);
+    LoraAdapter adapter = rank1Adapter(model);
     Ops ops = model.ops();
     Map<String, float[]> before = new LinkedHashMap<>();
     Map<String, FloatTensor> after = new LinkedHashMap<>();
@@ -483,5 +475,11 @@ class GenerationEngineTest {
       }
     }
     assertTrue(oldAdapter.parameters().size() > 0 && before.size() > 0);
+  }
+
+  /** A rank-1 adapter on every projection, B random so that it changes the outputs. */
+  private static LoraAdapter rank1Adapter(Decoder model) {
+    return LoraAdapter.create(
+        model, new LoraConfig(1, 8, LoraConfig.ALL_TARGETS, LoraConfig.Init.B_RANDOM, false), 3);
   }
 }
