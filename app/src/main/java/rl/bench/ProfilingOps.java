@@ -232,6 +232,20 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public void loraForward(Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
+    long t = System.nanoTime();
+    ops.loraForward(y, u, x, a, b, scale);
+    add(Kernel.GEMM_SKINNY, t); // as loraBackward
+  }
+
+  @Override
+  public void loraUp(Tensor y, Tensor u, Tensor b, float scale) {
+    long t = System.nanoTime();
+    ops.loraUp(y, u, b, scale);
+    add(Kernel.GEMM_SKINNY, t);
+  }
+
+  @Override
   public Tensor productOperand(Tensor x) {
     long t = System.nanoTime();
     Tensor converted = ops.productOperand(x);

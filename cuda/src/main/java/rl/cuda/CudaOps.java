@@ -440,14 +440,14 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void copyAll(java.util.List<Tensor> dst, java.util.List<Tensor> src) {
     graphs.requireEager("copyAll");
-    CopyTable copies = CopyTable.of(this, dst, src);
+    CopyTable copies = CopyTable.of("copyAll", this, dst, src);
     copies.launch(this, copies.entries == 0 ? 0 : ints(copies.table));
   }
 
   /** The same copies with their table uploaded once, into memory the plan owns. */
   @Override
   public synchronized CopyPlan planCopies(java.util.List<Tensor> dst, java.util.List<Tensor> src) {
-    CopyTable copies = CopyTable.of(this, dst, src);
+    CopyTable copies = CopyTable.of("planCopies", this, dst, src);
     CudaTensor.Allocation table =
         CudaTensor.Allocation.allocate(cuda, 4L * Math.max(1, copies.table.length));
     if (copies.entries > 0) {
@@ -455,12 +455,28 @@ public final class CudaOps implements Ops {
         toDevice(table.address, host, 4L * copies.table.length, "copy table");
       }
     }
-    return () -> {
-      synchronized (this) {
-        graphs.requireEager("a planned copy");
-        copies.launch(this, table.address);
+    return new PlannedCopies(
+        this, copies, table, java.util.List.copyOf(dst), java.util.List.copyOf(src));
+  }
+
+  /**
+   * A plan of {@link #planCopies}: the table in device memory, and the tensors it names (held, so
+   * that their memory lives as long as the plan that writes and reads it).
+   */
+  private record PlannedCopies(
+      CudaOps ops,
+      CopyTable copies,
+      CudaTensor.Allocation table,
+      java.util.List<Tensor> destinations,
+      java.util.List<Tensor> sources)
+      implements CopyPlan {
+    @Override
+    public void run() {
+      synchronized (ops) {
+        ops.graphs.requireEager("a planned copy");
+        copies.launch(ops, table.address);
       }
-    };
+    }
   }
 
   /**
@@ -469,10 +485,11 @@ public final class CudaOps implements Ops {
    */
   private record CopyTable(
       int[] table, int entries, long longest, java.util.List<Tensor[]> converting) {
-    static CopyTable of(CudaOps ops, java.util.List<Tensor> dst, java.util.List<Tensor> src) {
+    static CopyTable of(
+        String caller, CudaOps ops, java.util.List<Tensor> dst, java.util.List<Tensor> src) {
       if (dst.size() != src.size()) {
         throw new IllegalArgumentException(
-            "copyAll: " + dst.size() + " destinations for " + src.size() + " sources");
+            caller + ": " + dst.size() + " destinations for " + src.size() + " sources");
       }
       int[] table = new int[6 * dst.size()];
       int entries = 0;
@@ -482,7 +499,7 @@ public final class CudaOps implements Ops {
         Tensor d = dst.get(i);
         Tensor s = src.get(i);
         if (d.rows() != s.rows() || d.cols() != s.cols()) {
-          Tensor.requireShape("copyAll destination " + i, d, s.rows(), s.cols());
+          Tensor.requireShape(caller + " destination " + i, d, s.rows(), s.cols());
         }
         CudaTensor to = any(d);
         CudaTensor from = any(s);
@@ -928,16 +945,22 @@ public final class CudaOps implements Ops {
             .i32(a.cols()));
   }
 
-  /** Rows from which the adapter kernel runs in two passes (see kernels.cu's lora_forward). */
+  /**
+   * Rows from which the fused adapter kernel runs in two passes (see kernels.cu's lora_forward),
+   * and from which u is formed by a warp per row (lora_down) rather than a block per row.
+   */
   static final int LORA_TWO_PASS_ROWS = 1024;
 
   /**
-   * From how many rows the adapter's forward runs as two kernels, u then y (each operand read once,
-   * the output four floats at a time), instead of the one lora_forward kernel (a block per row and
-   * 512 outputs, each forming u itself). By default everywhere: from 1,024 rows u is formed by a
-   * warp per row (lora_down; 2.8% faster learner steps on the H100's 1B shape), below by a block
-   * per row (lora_down_rows, decode). {@code -Drl.cuda.loraForward=fused} keeps the one kernel
-   * everywhere, {@code fused-decode} below 1,024 rows (the previous default).
+   * From how many rows {@link #loraForward} runs as two kernels, u then y (each operand read once,
+   * the output four floats at a time; where the output width is a multiple of 4 and its rows are
+   * 16-byte aligned), instead of the one lora_forward kernel (a block per row and 512 outputs, each
+   * forming u itself). By default for every row count: from 1,024 rows u is formed by a warp per
+   * row (lora_down; 2.8% faster learner steps on the H100's 1B shape), below by a block per row
+   * (lora_down_rows, decode). {@code -Drl.cuda.loraForward=fused} keeps the one kernel everywhere,
+   * {@code fused-decode} below 1,024 rows (the previous default). Only o and down take this path in
+   * the model: q, k, v, gate and up get their u from the norm before them ({@link
+   * #rmsnormForProduct}) and add their output term with {@link #loraUp}.
    */
   private int loraSplitRows =
       switch (System.getProperty("rl.cuda.loraForward", "auto")) {
@@ -1027,7 +1050,7 @@ public final class CudaOps implements Ops {
     int rank = b.cols();
     Tensor.requireShape("LoRA u", u, y.rows(), rank);
     Tensor.requireShape("LoRA B", b, y.cols(), rank);
-    if (y.cols() % 4 == 0 && t(y).address() % 16 == 0) {
+    if (rank <= LORA_MAX_RANK && y.cols() % 4 == 0 && t(y).address() % 16 == 0) {
       launchLoraUp(y, u, b, scale);
     } else {
       Ops.super.loraUp(y, u, b, scale);
@@ -1053,8 +1076,13 @@ public final class CudaOps implements Ops {
               + " outputs");
     }
     for (int i = 0; i < loraA.size(); i++) {
-      Tensor.requireShape("LoRA A " + i, loraA.get(i), loraA.get(i).rows(), out.cols());
-      Tensor.requireShape("LoRA u " + i, loraU.get(i), out.rows(), loraA.get(i).rows());
+      Tensor a = loraA.get(i);
+      Tensor u = loraU.get(i);
+      if (a.cols() != out.cols() || u.rows() != out.rows() || u.cols() != a.rows()) {
+        // (messages built only on failure: this runs for every layer of every decode step)
+        Tensor.requireShape("LoRA A " + i, a, a.rows(), out.cols());
+        Tensor.requireShape("LoRA u " + i, u, out.rows(), a.rows());
+      }
     }
     long[] args = new long[1 + 2 * NORM_ADAPTERS];
     if (loraA.size() > NORM_ADAPTERS) {
@@ -1085,7 +1113,11 @@ public final class CudaOps implements Ops {
       long[] adapters, java.util.List<Tensor> loraA, java.util.List<Tensor> loraU, Tensor out) {
     if (adapters == null) {
       for (int i = 0; i < loraA.size(); i++) {
-        launchLoraDown(loraU.get(i), out, loraA.get(i));
+        if (loraA.get(i).rows() > LORA_MAX_RANK) {
+          gemm(loraU.get(i), out, false, loraA.get(i), true, 1f, 0f); // as loraForward does
+        } else {
+          launchLoraDown(loraU.get(i), out, loraA.get(i));
+        }
       }
     }
   }
@@ -1130,6 +1162,7 @@ public final class CudaOps implements Ops {
       float eps,
       java.util.List<Tensor> loraA,
       java.util.List<Tensor> loraU) {
+    Tensor.requireShape("rmsnorm output", out, a.rows(), a.cols());
     CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("add_rmsnorm output", out) : null;
     long[] adapters = normAdapters(loraA, loraU, out);
     launchAddRmsnorm(sum, out, copy, rstd, a, b, weight, eps, adapters);
@@ -1270,6 +1303,7 @@ public final class CudaOps implements Ops {
       float eps,
       java.util.List<Tensor> loraA,
       java.util.List<Tensor> loraU) {
+    Tensor.requireShape("rmsnorm output", out, x.rows(), x.cols());
     CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("rmsnorm output", out) : null;
     long[] adapters = normAdapters(loraA, loraU, out);
     launchRmsnorm(out, copy, rstd, x, weight, x.cols(), eps, adapters);

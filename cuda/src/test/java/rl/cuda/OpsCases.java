@@ -115,11 +115,10 @@ final class OpsCases {
     out.put("add", ops.download(sum));
 
     // the adapter's forward {rank, rows, outputs, inputs}: outputs not a multiple of 4 take
-    // CudaOps'
-    // one fused kernel (with 1,024 rows and 3 column chunks its two-pass form); the others u then
-    // y,
-    // u by a block per row below 1,024 rows (float4 loads when the inputs are a multiple of 4) and
-    // by a warp per row from there (a conformance variant runs the fused kernel for all of them)
+    // CudaOps' one fused kernel (with 1,024 rows and 3 column chunks its two-pass form); the
+    // others u then y, u by a block per row below 1,024 rows (float4 loads when the inputs are a
+    // multiple of 4) and by a warp per row from there (a conformance variant runs the fused kernel
+    // for all of them)
     int[][] loraShapes = {
       {1, 21, 33, 40},
       {3, 21, 33, 40},

@@ -505,8 +505,22 @@ public final class GenerationEngine {
    * Copies planned for device snapshots seen before, by the snapshot's map (identity): a learner
    * reuses its snapshots, so a sync checks and describes its ~300 tensors once, not every time.
    */
-  private final Map<Map<String, Tensor>, Ops.CopyPlan> plannedCopies =
+  private final Map<Map<String, Tensor>, PlannedCopies> plannedCopies =
       new java.util.IdentityHashMap<>();
+
+  /** Copies out of a snapshot into these parameters' values as they were when planned. */
+  private record PlannedCopies(
+      List<Parameter> parameters, List<Tensor> destinations, Ops.CopyPlan copies) {
+    /** Whether every parameter still has the value planned for (an adapter swap replaces them). */
+    boolean current() {
+      for (int i = 0; i < parameters.size(); i++) {
+        if (parameters.get(i).value() != destinations.get(i)) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
 
   /** Snapshots remembered at most (a colocated learner keeps one or two). */
   private static final int MAX_PLANNED_COPIES = 4;
@@ -519,21 +533,22 @@ public final class GenerationEngine {
         ops.write(p.value(), update.tensors().get(p.name()).data());
       }
     } else {
-      Ops.CopyPlan copies = plannedCopies.get(onDevice);
-      if (copies == null) {
+      PlannedCopies planned = plannedCopies.get(onDevice);
+      if (planned == null || !planned.current()) {
+        List<Parameter> parameters = checked(update);
         List<Tensor> dst = new ArrayList<>();
         List<Tensor> src = new ArrayList<>();
-        for (Parameter p : checked(update)) {
+        for (Parameter p : parameters) {
           dst.add(p.value());
           src.add(onDevice.get(p.name()));
         }
-        copies = ops.planCopies(dst, src);
+        planned = new PlannedCopies(parameters, dst, ops.planCopies(dst, src));
         if (plannedCopies.size() >= MAX_PLANNED_COPIES) {
           plannedCopies.clear();
         }
-        plannedCopies.put(onDevice, copies);
+        plannedCopies.put(onDevice, planned);
       }
-      copies.run();
+      planned.copies().run();
       update.whenCopied().run();
     }
     version = update.version();

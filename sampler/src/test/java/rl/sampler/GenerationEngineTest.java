@@ -408,6 +408,12 @@ class GenerationEngineTest {
         assertArrayEquals(sent.get(p.name()), ops.download(p.value()), p.name());
       }
     }
+    // A parameter whose value was replaced since the copies were planned gets the snapshot too.
+    Parameter first = adapter.parameters().getFirst();
+    first.setValue(ops.zeros(first.value().rows(), first.value().cols()));
+    engine.updateAdapter(AdapterUpdate.onDevice(4, snapshot));
+    engine.step();
+    assertArrayEquals(ops.download(snapshot.get(first.name())), ops.download(first.value()));
   }
 
   @Test

@@ -150,7 +150,7 @@ public final class Decoder {
                   chunk -> {
                     java.util.SplittableRandom random =
                         new java.util.SplittableRandom(tensorSeed + 1_000_003L * chunk);
-                    int end = Math.min(data.length, (chunk + 1) * RANDOM_CHUNK);
+                    int end = (int) Math.min(data.length, (chunk + 1L) * RANDOM_CHUNK);
                     for (int i = chunk * RANDOM_CHUNK; i < end; i++) {
                       data[i] = (float) (random.nextGaussian() * std);
                     }
