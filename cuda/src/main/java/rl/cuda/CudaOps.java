@@ -1062,8 +1062,8 @@ public final class CudaOps implements Ops {
 
   /**
    * The norm kernels' adapter arguments (count, three A pointers, three u pointers) when the norm
-   * can form the adapters' u itself (rank 1, at most three, whole-row norm), else null: then the
-   * caller launches lora_down for each.
+   * can form the adapters' u itself (one to three of rank 1; the callers' norms are whole-row),
+   * else null: then the caller launches lora_down for each (if any).
    */
   private static long[] normAdapters(
       java.util.List<Tensor> loraA, java.util.List<Tensor> loraU, Tensor out) {
@@ -1084,10 +1084,10 @@ public final class CudaOps implements Ops {
         Tensor.requireShape("LoRA u " + i, u, out.rows(), a.rows());
       }
     }
-    long[] args = new long[1 + 2 * NORM_ADAPTERS];
-    if (loraA.size() > NORM_ADAPTERS) {
+    if (loraA.isEmpty() || loraA.size() > NORM_ADAPTERS) {
       return null;
     }
+    long[] args = new long[1 + 2 * NORM_ADAPTERS];
     for (int i = 0; i < loraA.size(); i++) {
       if (loraA.get(i).rows() != 1 || any(loraA.get(i)).bf16) {
         return null;
@@ -1108,7 +1108,7 @@ public final class CudaOps implements Ops {
     return args;
   }
 
-  /** The adapters' u the norm kernel did not form (when {@code adapters} is null). */
+  /** The adapters' u the norm kernel did not form (all of them when {@code adapters} is null). */
   private void loraDownAfterNorm(
       long[] adapters, java.util.List<Tensor> loraA, java.util.List<Tensor> loraU, Tensor out) {
     if (adapters == null) {
@@ -1148,7 +1148,8 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void addRmsnorm(
       Tensor sum, Tensor out, Tensor rstd, Tensor a, Tensor b, Tensor weight, float eps) {
-    launchAddRmsnorm(sum, out, null, rstd, a, b, weight, eps, null);
+    launchAddRmsnorm(
+        sum, out, null, rstd, a, b, weight, eps, java.util.List.of(), java.util.List.of());
   }
 
   @Override
@@ -1162,11 +1163,8 @@ public final class CudaOps implements Ops {
       float eps,
       java.util.List<Tensor> loraA,
       java.util.List<Tensor> loraU) {
-    Tensor.requireShape("rmsnorm output", out, a.rows(), a.cols());
     CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("add_rmsnorm output", out) : null;
-    long[] adapters = normAdapters(loraA, loraU, out);
-    launchAddRmsnorm(sum, out, copy, rstd, a, b, weight, eps, adapters);
-    loraDownAfterNorm(adapters, loraA, loraU, out);
+    launchAddRmsnorm(sum, out, copy, rstd, a, b, weight, eps, loraA, loraU);
     return copy != null ? copy : out;
   }
 
@@ -1179,7 +1177,8 @@ public final class CudaOps implements Ops {
       Tensor b,
       Tensor weight,
       float eps,
-      long[] adapters) {
+      java.util.List<Tensor> loraA,
+      java.util.List<Tensor> loraU) {
     int cols = a.cols();
     Tensor.requireShape("residual operand", b, a.rows(), cols);
     Tensor.requireShape("residual sum", sum, a.rows(), cols);
@@ -1189,6 +1188,7 @@ public final class CudaOps implements Ops {
     if (a.rows() == 0) {
       return;
     }
+    long[] adapters = normAdapters(loraA, loraU, out);
     kernels.launch(
         "add_rmsnorm",
         a.rows(),
@@ -1209,6 +1209,7 @@ public final class CudaOps implements Ops {
                 .i32(cols)
                 .f32(eps),
             adapters));
+    loraDownAfterNorm(adapters, loraA, loraU, out);
   }
 
   @Override
@@ -1291,7 +1292,7 @@ public final class CudaOps implements Ops {
   @Override
   public synchronized void rmsnorm(
       Tensor out, Tensor rstd, Tensor x, Tensor weight, int width, float eps) {
-    launchRmsnorm(out, null, rstd, x, weight, width, eps, null);
+    launchRmsnorm(out, null, rstd, x, weight, width, eps, java.util.List.of(), java.util.List.of());
   }
 
   @Override
@@ -1303,11 +1304,8 @@ public final class CudaOps implements Ops {
       float eps,
       java.util.List<Tensor> loraA,
       java.util.List<Tensor> loraU) {
-    Tensor.requireShape("rmsnorm output", out, x.rows(), x.cols());
     CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("rmsnorm output", out) : null;
-    long[] adapters = normAdapters(loraA, loraU, out);
-    launchRmsnorm(out, copy, rstd, x, weight, x.cols(), eps, adapters);
-    loraDownAfterNorm(adapters, loraA, loraU, out);
+    launchRmsnorm(out, copy, rstd, x, weight, x.cols(), eps, loraA, loraU);
     return copy != null ? copy : out;
   }
 
@@ -1319,7 +1317,8 @@ public final class CudaOps implements Ops {
       Tensor weight,
       int width,
       float eps,
-      long[] adapters) {
+      java.util.List<Tensor> loraA,
+      java.util.List<Tensor> loraU) {
     int groups = x.cols() / width;
     Tensor.requireShape("rmsnorm output", out, x.rows(), x.cols());
     Tensor.requireShape("rmsnorm rstd", rstd, x.rows(), groups);
@@ -1327,6 +1326,7 @@ public final class CudaOps implements Ops {
     if (x.rows() == 0) {
       return;
     }
+    long[] adapters = normAdapters(loraA, loraU, out);
     kernels.launch(
         "rmsnorm",
         x.rows(),
@@ -1346,6 +1346,7 @@ public final class CudaOps implements Ops {
                 .i32(width)
                 .f32(eps),
             adapters));
+    loraDownAfterNorm(adapters, loraA, loraU, out);
   }
 
   @Override

@@ -429,15 +429,7 @@ public final class Learner {
   private record Snapshot(Map<String, Tensor> byName, List<Tensor> sources, Ops.CopyPlan fill) {
     /** Whether it was made for these parameters' current values (ReLoRA replaces A). */
     boolean fits(List<Parameter> params) {
-      if (params.size() != sources.size()) {
-        return false;
-      }
-      for (int i = 0; i < params.size(); i++) {
-        if (params.get(i).value() != sources.get(i)) {
-          return false;
-        }
-      }
-      return true;
+      return Parameter.holdValues(params, sources);
     }
   }
 

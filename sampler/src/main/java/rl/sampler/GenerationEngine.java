@@ -513,12 +513,7 @@ public final class GenerationEngine {
       List<Parameter> parameters, List<Tensor> destinations, Ops.CopyPlan copies) {
     /** Whether every parameter still has the value planned for (an adapter swap replaces them). */
     boolean current() {
-      for (int i = 0; i < parameters.size(); i++) {
-        if (parameters.get(i).value() != destinations.get(i)) {
-          return false;
-        }
-      }
-      return true;
+      return Parameter.holdValues(parameters, destinations);
     }
   }
 

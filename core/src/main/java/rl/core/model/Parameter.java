@@ -1,5 +1,6 @@
 package rl.core.model;
 
+import java.util.List;
 import rl.core.tensor.Ops;
 import rl.core.tensor.Tensor;
 
@@ -29,6 +30,22 @@ public final class Parameter {
 
   public void setValue(Tensor value) {
     this.value = value;
+  }
+
+  /**
+   * Whether {@code parameters} still hold exactly {@code values}, pairwise by identity: for work
+   * prepared against their tensors (planned copies), which a replaced value makes stale.
+   */
+  public static boolean holdValues(List<Parameter> parameters, List<Tensor> values) {
+    if (parameters.size() != values.size()) {
+      return false;
+    }
+    for (int i = 0; i < parameters.size(); i++) {
+      if (parameters.get(i).value() != values.get(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public boolean trainable() {

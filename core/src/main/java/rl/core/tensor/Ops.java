@@ -161,7 +161,7 @@ public interface Ops {
    */
   default void loraForward(Tensor y, Tensor u, Tensor x, Tensor a, Tensor b, float scale) {
     gemm(u, x, false, a, true, 1f, 0f);
-    gemm(y, u, false, b, true, scale, 1f);
+    loraUp(y, u, b, scale);
   }
 
   /**
