@@ -1,8 +1,13 @@
 #!/bin/sh
 # On the GPU machine (after scripts/device-pack.sh here): where a generation run's GPU time goes,
 # kernel by kernel, through Nsight Compute (one metric, gpu__time_duration, so each kernel is
-# replayed once). Short run by default: SHAPE=qwen2.5-0.5b, 256 sequences, 16 new tokens; with
-# WHAT=learn one learner step (16 x 512 tokens) instead, timed after its warm-up step.
+# replayed once). Short run by default: SHAPE=qwen2.5-0.5b, 256 sequences, 128-token prompts
+# (PROMPT=), 16 new tokens (NEW=); with WHAT=learn one learner step (16 x 512 tokens) instead,
+# timed after its warm-up step. Kernels run at the clocks and with the caches they would have
+# outside the profiler (--clock-control none --cache-control none: a product's output read by the
+# next kernel comes from L2 as in a real step); NCU_FLAGS= replaces those two flags.
+# KERNELS=REGEX instead reports Nsight Compute's speed-of-light, occupancy, launch and warp-stall
+# sections for COUNT (default 6) launches of the kernels matching REGEX, after SKIP (default 64).
 # Prints the kernels by total time (a generation run's prefill and decode steps apart); the raw
 # CSV goes to $OUT/ncu-$WHAT.csv when OUT is set.
 set -u
@@ -13,9 +18,17 @@ SHAPE=${SHAPE:-qwen2.5-0.5b}
 if [ "$WHAT" = learn ]; then
   MAIN="rl.learner.LearnerBenchmark $SHAPE ${SEQUENCES:-16} 512 8192 1"
 else
-  MAIN="rl.sampler.SamplerBenchmark $SHAPE 128 ${NEW:-16} 8 ${SEQUENCES:-256}"
+  MAIN="-Drl.bench.warmup=false -Drl.bench.repeats=1 rl.sampler.SamplerBenchmark $SHAPE ${PROMPT:-128} ${NEW:-16} 8 ${SEQUENCES:-256}"
 fi
-"$NCU" --metrics gpu__time_duration.sum --csv --print-units base \
+if [ -n "${KERNELS:-}" ]; then
+  "$NCU" ${NCU_FLAGS:---clock-control none --cache-control none} -k "regex:$KERNELS" \
+    --launch-skip "${SKIP:-64}" --launch-count "${COUNT:-6}" --section SpeedOfLight \
+    --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
+    "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" $MAIN > "$LOGS/ncu-detail.txt" 2>&1
+  grep -E "^  [a-z_]+.*\(|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Registers Per|Shared Memory Config|Dynamic Shared|Theoretical Occ|Achieved Occ|Block Limit|Warp Cycles Per Issued|Issued Warp|No Eligible|Active Warps Per|Eligible Warps" "$LOGS/ncu-detail.txt"
+  exit 0
+fi
+"$NCU" ${NCU_FLAGS:---clock-control none --cache-control none} --metrics gpu__time_duration.sum --csv --print-units base \
   "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" \
   $MAIN > "$LOGS/ncu-$WHAT.csv" 2> "$LOGS/ncu-$WHAT.err"
 tail -n 3 "$LOGS/ncu-$WHAT.err"

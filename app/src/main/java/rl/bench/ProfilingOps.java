@@ -246,6 +246,13 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public void loraUps(List<Tensor> ys, List<Tensor> us, List<Tensor> bs, float[] scales) {
+    long t = System.nanoTime();
+    ops.loraUps(ys, us, bs, scales);
+    add(Kernel.GEMM_SKINNY, t);
+  }
+
+  @Override
   public Tensor productOperand(Tensor x) {
     long t = System.nanoTime();
     Tensor converted = ops.productOperand(x);

@@ -1050,11 +1050,77 @@ public final class CudaOps implements Ops {
     int rank = b.cols();
     Tensor.requireShape("LoRA u", u, y.rows(), rank);
     Tensor.requireShape("LoRA B", b, y.cols(), rank);
-    if (rank <= LORA_MAX_RANK && y.cols() % 4 == 0 && t(y).address() % 16 == 0) {
+    if (loraUpKernelFits(y, b)) {
       launchLoraUp(y, u, b, scale);
     } else {
       Ops.super.loraUp(y, u, b, scale);
     }
+  }
+
+  /** Whether lora_up takes this output: rank up to 64, outputs a multiple of 4, 16-byte rows. */
+  private boolean loraUpKernelFits(Tensor y, Tensor b) {
+    return b.cols() <= LORA_MAX_RANK && y.cols() % 4 == 0 && t(y).address() % 16 == 0;
+  }
+
+  /** Adapters lora_up_many takes in one launch. */
+  private static final int LORA_UP_MANY = 3;
+
+  @Override
+  public synchronized void loraUps(
+      java.util.List<Tensor> ys,
+      java.util.List<Tensor> us,
+      java.util.List<Tensor> bs,
+      float[] scales) {
+    int count = ys.size();
+    boolean together = count >= 2 && count <= LORA_UP_MANY && loraUpsTogether;
+    for (int i = 0; i < count && together; i++) {
+      Tensor y = ys.get(i);
+      together =
+          i < us.size()
+              && i < bs.size()
+              && y.rows() == ys.get(0).rows()
+              && y.rows() > 0
+              && loraUpKernelFits(y, bs.get(i));
+    }
+    if (!together || scales.length != count || us.size() != count || bs.size() != count) {
+      Ops.super.loraUps(ys, us, bs, scales); // checks the counts; one launch each
+      return;
+    }
+    int rows = ys.get(0).rows();
+    int widest = 0;
+    Kernels.Args args = kernels.args().i32(rows);
+    for (int i = 0; i < LORA_UP_MANY; i++) {
+      int at = Math.min(i, count - 1); // unused sets repeat the last (blockIdx.z never picks them)
+      Tensor y = ys.get(at);
+      Tensor u = us.get(at);
+      Tensor b = bs.get(at);
+      if (u.rows() != rows || u.cols() != b.cols() || b.rows() != y.cols()) {
+        Tensor.requireShape("LoRA u " + at, u, rows, b.cols());
+        Tensor.requireShape("LoRA B " + at, b, y.cols(), b.cols());
+      }
+      widest = Math.max(widest, y.cols() / 4);
+      args.ptr(t(y)).ptr(t(u)).ptr(t(b)).i32(y.cols()).i32(b.cols()).f32(scales[at]);
+    }
+    kernels.launch(
+        "lora_up_many",
+        (widest + BLOCK - 1) / BLOCK,
+        Math.min(rows, 65_535),
+        count,
+        Math.min(BLOCK, widest),
+        0,
+        args);
+  }
+
+  /**
+   * Whether {@link #loraUps} launches once for its adapters ({@code -Drl.cuda.loraUps=together},
+   * the default) or once each ({@code separate}).
+   */
+  private boolean loraUpsTogether =
+      !"separate".equals(System.getProperty("rl.cuda.loraUps", "together"));
+
+  /** Chooses {@link #loraUps}' launches for tests, whatever the property says. */
+  synchronized void useLoraUpsTogether(boolean together) {
+    loraUpsTogether = together;
   }
 
   /** Adapters whose first halves kernels.cu's norms form: rank 1, at most three. */
@@ -1599,17 +1665,9 @@ public final class CudaOps implements Ops {
       return;
     }
     long seq = layout(batch);
-    // Both kernels take the same arguments; the key-tile kernel (where it applies) has its head
-    // size built in and static shared memory.
     String keyTiles = keyTileKernel(keys, values, grid, headSize);
     long blocks = (long) maxQueries * numKvHeads * grid.chunks() * batch.sequences();
-    kernels.launch(
-        keyTiles != null ? keyTiles : ATTENTION_KERNELS[keys.bf16 ? 1 : 0][grid.level()],
-        maxQueries,
-        numKvHeads * grid.chunks(),
-        batch.sequences(),
-        keyTiles == null ? ATTENTION_WARPS * 32 : 32 * (blocks < KEY_TILE_FEW_BLOCKS ? 8 : 4),
-        keyTiles == null ? grid.sharedBytes() : 0,
+    Kernels.Args args =
         kernels
             .args()
             .ptr(t(out))
@@ -1623,7 +1681,32 @@ public final class CudaOps implements Ops {
             .i32(numKvHeads)
             .i32(headSize)
             .i32(grid.headsPerBlock())
-            .f32(grid.scale()));
+            .f32(grid.scale());
+    if (keyTiles == null) {
+      kernels.launch(
+          ATTENTION_KERNELS[keys.bf16 ? 1 : 0][grid.level()],
+          maxQueries,
+          numKvHeads * grid.chunks(),
+          batch.sequences(),
+          ATTENTION_WARPS * 32,
+          grid.sharedBytes(),
+          args);
+      return;
+    }
+    // The key-tile kernel has its head size built in; its tiles are staged in dynamic shared
+    // memory, two per warp (double-buffered) where that fits the GPU's per-block limit.
+    int warps = blocks < keyTileFewBlocks ? 8 : keyTileWarps;
+    int stageBytes = 2 * (32 * (headSize + 8) + 32 * headSize); // KEY_TILE_STAGE(HD) bf16
+    boolean twoFit = warps * 2L * stageBytes <= cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES;
+    int stages = keyTileStages > 1 && twoFit ? 2 : 1;
+    kernels.launch(
+        keyTiles,
+        maxQueries,
+        numKvHeads * grid.chunks(),
+        batch.sequences(),
+        32 * warps,
+        warps * stages * stageBytes,
+        args.i32(stages));
   }
 
   /**
@@ -1673,10 +1756,32 @@ public final class CudaOps implements Ops {
   }
 
   /**
-   * Below this many blocks the key-tile kernel runs 8 warps a block instead of 4, so that short
-   * batches still keep the GPU's SMs busy.
+   * Below this many blocks the key-tile kernel runs 8 warps a block instead of {@link
+   * #keyTileWarps}, so that short batches still keep the GPU's SMs busy.
    */
-  private static final long KEY_TILE_FEW_BLOCKS = 1024;
+  private long keyTileFewBlocks = 1024;
+
+  /** An upper bound of the key-tile kernel's static shared memory (query, probabilities, merge). */
+  private static final int KEY_TILE_STATIC_BYTES = 16 * 1024;
+
+  /**
+   * Warps per block of the key-tile kernel from {@link #keyTileFewBlocks} blocks on ({@code
+   * -Drl.cuda.keyTileWarps}, 1 to 8, default 4), and its tile stages per warp ({@code
+   * -Drl.cuda.keyTileStages}: 2, the default, copies a warp's next tile while it uses this one; 1
+   * copies one tile at a time).
+   */
+  private int keyTileWarps = Math.clamp(Integer.getInteger("rl.cuda.keyTileWarps", 4), 1, 8);
+
+  private int keyTileStages = Math.clamp(Integer.getInteger("rl.cuda.keyTileStages", 2), 1, 2);
+
+  /**
+   * Sets the key-tile kernel's warps per block (for any number of blocks) and stages, for tests.
+   */
+  synchronized void useKeyTileLayout(int warps, int stages) {
+    keyTileFewBlocks = 0;
+    keyTileWarps = Math.clamp(warps, 1, 8);
+    keyTileStages = Math.clamp(stages, 1, 2);
+  }
 
   /**
    * The key-tile kernel for these operands, or null where it does not apply: float32 caches, head

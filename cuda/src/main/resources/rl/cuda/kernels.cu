@@ -112,6 +112,31 @@ __device__ double block_sum(double v, double* scratch) {
   return total;
 }
 
+// Three block-wide sums at once (one pair of barriers instead of three); every thread gets them.
+// scratch holds 3 · 32 doubles.
+__device__ void block_sum3(double& a, double& b, double& c, double* scratch) {
+  for (int o = 16; o > 0; o >>= 1) {
+    a += __shfl_xor_sync(0xffffffff, a, o);
+    b += __shfl_xor_sync(0xffffffff, b, o);
+    c += __shfl_xor_sync(0xffffffff, c, o);
+  }
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  __syncthreads();
+  if (lane == 0) {
+    scratch[warp] = a;
+    scratch[32 + warp] = b;
+    scratch[64 + warp] = c;
+  }
+  __syncthreads();
+  int warps = (blockDim.x + 31) >> 5;
+  a = b = c = 0;
+  for (int w = 0; w < warps; w++) {
+    a += scratch[w];
+    b += scratch[32 + w];
+    c += scratch[64 + w];
+  }
+}
+
 __device__ double block_max(double v, double* scratch) {
   for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffff, v, o));
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -171,17 +196,16 @@ extern "C" __global__ void sum_squares(const float* x, i64 n, double* out) {
 
 // Up to three rank-1 adapters reading a normed row: u_i [row] = Σ_c out[c] · A_i[c], formed while
 // the norm writes the row (the first half of each adapter's forward, one pass over the row for all).
-#define NORM_ADAPTERS_ARGS                                                                        \
-  int adapters, const float *a0, const float *a1, const float *a2, float *u0, float *u1, float *u2
+#define NORM_ADAPTERS_ARGS                                                                  \
+  int adapters, const float *__restrict__ a0, const float *__restrict__ a1,                   \
+      const float *__restrict__ a2, float *u0, float *u1, float *u2
 #define NORM_ADAPTERS_TAKE(o, c)            \
   if (adapters > 0) d0 += (o) * a0[c];    \
   if (adapters > 1) d1 += (o) * a1[c];    \
   if (adapters > 2) d2 += (o) * a2[c];
 #define NORM_ADAPTERS_STORE(row)                                    \
   if (adapters > 0) {                                               \
-    d0 = block_sum(d0, scratch);                                    \
-    if (adapters > 1) d1 = block_sum(d1, scratch);                  \
-    if (adapters > 2) d2 = block_sum(d2, scratch);                  \
+    block_sum3(d0, d1, d2, scratch);                                \
     if (threadIdx.x == 0) {                                         \
       u0[row] = (float) d0;                                         \
       if (adapters > 1) u1[row] = (float) d1;                       \
@@ -189,16 +213,72 @@ extern "C" __global__ void sum_squares(const float* x, i64 n, double* out) {
     }                                                               \
   }
 
+// The rest of a norm once a thread holds its values of the row, x [k] at i = threadIdx.x + k ·
+// blockDim.x (zero past width): every load of the row, the weight and the adapters' A is issued
+// before the first reduction, so the block waits for memory once (rows up to NORM_PER · blockDim.x
+// wide; a decode step's norms are latency-bound, with only a block per row). Returns rstd.
+#define NORM_PER 8
+__device__ __forceinline__ double norm_from_registers(const float (&xv)[NORM_PER], int width,
+                                                      const float* __restrict__ w,
+                                                      float* __restrict__ out,
+                                                      bf16* __restrict__ out16, float eps,
+                                                      NORM_ADAPTERS_ARGS, i64 row,
+                                                      double* scratch) {
+  float wv[NORM_PER], av[3][NORM_PER];
+#pragma unroll
+  for (int k = 0; k < NORM_PER; k++) {
+    int i = threadIdx.x + k * blockDim.x;
+    bool in = i < width;
+    wv[k] = in ? w[i] : 0.0f;
+    av[0][k] = in && adapters > 0 ? a0[i] : 0.0f;
+    av[1][k] = in && adapters > 1 ? a1[i] : 0.0f;
+    av[2][k] = in && adapters > 2 ? a2[i] : 0.0f;
+  }
+  double ss = 0;
+#pragma unroll
+  for (int k = 0; k < NORM_PER; k++) ss += (double) xv[k] * xv[k];
+  ss = block_sum(ss, scratch);
+  double inv = 1.0 / sqrt(ss / width + eps);
+  double d0 = 0, d1 = 0, d2 = 0;
+#pragma unroll
+  for (int k = 0; k < NORM_PER; k++) {
+    int i = threadIdx.x + k * blockDim.x;
+    if (i < width) {
+      float o = (float) (xv[k] * inv) * wv[k];
+      out[i] = o;
+      if (out16) out16[i] = float_to_bf16(o);
+      d0 += o * av[0][k];
+      d1 += o * av[1][k];
+      d2 += o * av[2][k];
+    }
+  }
+  NORM_ADAPTERS_STORE(row)
+  return inv;
+}
+
 // RMSNorm of each width-wide group of a row: block (row, group).
 // out = x · rstd · w, rstd [rows, groups] = (mean(x²) + eps)^(-1/2); out16, when not null, gets
 // out rounded to bf16 too (the operand of the products that read it); adapters only with one group.
-extern "C" __global__ void rmsnorm(float* out, bf16* out16, float* rstd, const float* x,
-                                   const float* w, int cols, int width, float eps,
+extern "C" __global__ void rmsnorm(float* __restrict__ out, bf16* __restrict__ out16,
+                                   float* __restrict__ rstd, const float* __restrict__ x,
+                                   const float* __restrict__ w, int cols, int width, float eps,
                                    NORM_ADAPTERS_ARGS) {
-  __shared__ double scratch[32];
+  __shared__ double scratch[3 * 32];
   int row = blockIdx.x, g = blockIdx.y, groups = cols / width;
   i64 at = (i64) row * cols + (i64) g * width;
   const float* xr = x + at;
+  if (width <= NORM_PER * (int) blockDim.x) {
+    float xv[NORM_PER];
+#pragma unroll
+    for (int k = 0; k < NORM_PER; k++) {
+      int i = threadIdx.x + k * blockDim.x;
+      xv[k] = i < width ? xr[i] : 0.0f;
+    }
+    double inv = norm_from_registers(xv, width, w, out + at, out16 ? out16 + at : nullptr, eps,
+                                     adapters, a0, a1, a2, u0, u1, u2, row, scratch);
+    if (threadIdx.x == 0) rstd[(i64) row * groups + g] = (float) inv;
+    return;
+  }
   double ss = 0;
   for (int i = threadIdx.x; i < width; i += blockDim.x) ss += (double) xr[i] * xr[i];
   ss = block_sum(ss, scratch);
@@ -216,11 +296,29 @@ extern "C" __global__ void rmsnorm(float* out, bf16* out16, float* rstd, const f
 
 // sum = a + b, then out = rmsnorm(sum) over the whole row: the residual add and the next norm in
 // one pass (out16 and the adapters as in rmsnorm). One block per row.
-extern "C" __global__ void add_rmsnorm(float* sum, float* out, bf16* out16, float* rstd,
-                                       const float* a, const float* b, const float* w, int cols,
-                                       float eps, NORM_ADAPTERS_ARGS) {
-  __shared__ double scratch[32];
+extern "C" __global__ void add_rmsnorm(float* sum, float* __restrict__ out,
+                                       bf16* __restrict__ out16, float* __restrict__ rstd,
+                                       const float* a, const float* b, const float* __restrict__ w,
+                                       int cols, float eps, NORM_ADAPTERS_ARGS) {
+  __shared__ double scratch[3 * 32];
   i64 base = (i64) blockIdx.x * cols;
+  if (cols <= NORM_PER * (int) blockDim.x) {
+    float xv[NORM_PER];
+#pragma unroll
+    for (int k = 0; k < NORM_PER; k++) {
+      int i = threadIdx.x + k * blockDim.x;
+      xv[k] = i < cols ? a[base + i] + b[base + i] : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < NORM_PER; k++) {
+      int i = threadIdx.x + k * blockDim.x;
+      if (i < cols) sum[base + i] = xv[k];
+    }
+    double inv = norm_from_registers(xv, cols, w, out + base, out16 ? out16 + base : nullptr, eps,
+                                     adapters, a0, a1, a2, u0, u1, u2, blockIdx.x, scratch);
+    if (threadIdx.x == 0) rstd[blockIdx.x] = (float) inv;
+    return;
+  }
   double ss = 0;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) {
     float x = a[base + i] + b[base + i];
@@ -473,8 +571,8 @@ extern "C" __global__ void lora_down_rows(float* u, const float* x, const float*
   }
 }
 
-extern "C" __global__ void lora_up(float* y, const float* u, const float* b, int rows, int out,
-                                   int rank, float scale) {
+__device__ __forceinline__ void lora_up_columns(float* y, const float* u, const float* b,
+                                                int rows, int out, int rank, float scale) {
   int o = 4 * (blockIdx.x * blockDim.x + threadIdx.x);
   if (o >= out) return;
   for (i64 n = blockIdx.y; n < rows; n += gridDim.y) {
@@ -488,6 +586,22 @@ extern "C" __global__ void lora_up(float* y, const float* u, const float* b, int
     }
     *yq = acc;
   }
+}
+
+extern "C" __global__ void lora_up(float* y, const float* u, const float* b, int rows, int out,
+                                   int rank, float scale) {
+  lora_up_columns(y, u, b, rows, out, rank, scale);
+}
+
+// Two or three lora_up's over the same rows in one launch (the adapters of projections that read
+// one input, as q, k and v): blockIdx.z picks the adapter; the grid covers the widest output.
+#define LORA_UP_SET(i) float *y##i, const float *u##i, const float *b##i, int out##i, int rank##i, float scale##i
+extern "C" __global__ void lora_up_many(int rows, LORA_UP_SET(0), LORA_UP_SET(1), LORA_UP_SET(2)) {
+  int z = blockIdx.z;
+  lora_up_columns(z == 0 ? y0 : z == 1 ? y1 : y2, z == 0 ? u0 : z == 1 ? u1 : u2,
+                  z == 0 ? b0 : z == 1 ? b1 : b2, rows, z == 0 ? out0 : z == 1 ? out1 : out2,
+                  z == 0 ? rank0 : z == 1 ? rank1 : rank2,
+                  z == 0 ? scale0 : z == 1 ? scale1 : scale2);
 }
 
 // The backward pass of a rank-1 adapter (y += s · u · Bᵀ, u = x · Aᵀ) in two passes, each reading
@@ -704,33 +818,80 @@ extern "C" __global__ void attention_bf16_d2(ATTENTION_ARGS(bf16)) { attention_r
 extern "C" __global__ void attention_bf16_d4(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 4, 4>(ATTENTION_CALL); }
 extern "C" __global__ void attention_bf16_d8(ATTENTION_ARGS(bf16)) { attention_rows<bf16, 8, 4>(ATTENTION_CALL); }
 
+// 16 bytes from global to shared memory without passing through registers (cp.async, sm_80 on;
+// a plain copy before), so that a warp can have a whole key tile and value tile in flight at once.
+// cp_async_wait<N>: until at most N of this thread's committed groups are still pending.
+__device__ __forceinline__ void cp_async16(void* shared, const void* global) {
+#if __CUDA_ARCH__ >= 800
+  unsigned to = (unsigned) __cvta_generic_to_shared(shared);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(to), "l"(global));
+#else
+  *reinterpret_cast<Bf16x8*>(shared) = *reinterpret_cast<const Bf16x8*>(global);
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#if __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+
 // The same attention over a bf16 KV cache with a lane per key instead of a warp per key (the
 // decode path: a warp per key spends most of its time in the shuffles of each key's dot product).
 // Block (query t, key/value head kh and its chunk of query heads, sequence) of blockDim.x / 32
-// warps; warp w takes the 32-key tiles starting at keys 32 w, 32 (w + warps) and so on. In a tile lane j
-// reads key j's row (HD bf16, 16 bytes at a time) and scores it against the block's H query heads
-// (in shared memory, read by broadcast); the tile's softmax update is one warp max and one warp sum
-// per head; then for the values the lanes hold head dims (HD / 32 each) and go through the tile's
-// keys, each value row read coalesced once for all H heads. Warps merge as in attention_rows.
+// warps; warp w takes the 32-key tiles starting at keys 32 w, 32 (w + warps) and so on.
+// Each tile's key and value rows are copied into the warp's part of shared memory asynchronously,
+// with the next tile's copies issued before this tile is used when stages = 2 (stages · warps ·
+// KEY_TILE_STAGE(HD) bf16 of dynamic shared memory): the loads of a tile are all in flight at
+// once, instead of one value row after another. In a tile lane j scores key j (its row read 16
+// bytes at a time from a padded row, so the lanes' reads do not share banks) against the block's
+// H query heads (shared memory, read by broadcast); the tile's softmax update is one warp max and
+// one warp sum per head; then the lanes hold head dims (HD / 32 each) and go through the tile's
+// value rows. Warps merge as in attention_rows, through the same shared memory.
 #define KEY_TILE_MAX_WARPS 8
+#define KEY_TILE_ROW(HD) ((HD) + 8)
+#define KEY_TILE_STAGE(HD) (32 * KEY_TILE_ROW(HD) + 32 * (HD))
 
 template <int HD, int H>
 __device__ void attention_key_tiles(float* out, float* lse, const float* q, const bf16* k,
                                     const bf16* v, const int* seq, int sequences, int numHeads,
-                                    int numKvHeads, int headsPerBlock, float scale) {
-  constexpr int DL = HD / 32;  // head dims per lane in the value pass
+                                    int numKvHeads, int headsPerBlock, float scale, int stages) {
+  constexpr int DL = HD / 32;      // head dims per lane in the value pass
+  constexpr int CHUNKS = HD / 8;   // 16-byte pieces of a key or value row
+  constexpr int KROW = KEY_TILE_ROW(HD);
+  constexpr int STAGE = KEY_TILE_STAGE(HD);
+  extern __shared__ Bf16x8 keyTileShared[];
   __shared__ Float4 qs[H][HD / 4];
-  // A warp's probabilities for its tile while the keys go by, the warps' outputs after.
-  __shared__ union {
-    float probs[KEY_TILE_MAX_WARPS][H][32];
-    float partOut[KEY_TILE_MAX_WARPS][H][HD];
-  } tile;
+  __shared__ float probs[KEY_TILE_MAX_WARPS][H][32];
   __shared__ float partMax[KEY_TILE_MAX_WARPS][H];
   __shared__ float partSum[KEY_TILE_MAX_WARPS][H];
   QueryBlock b;
   if (!query_block(b, seq, sequences, numHeads, numKvHeads, headsPerBlock)) return;
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
   int qCols = numHeads * HD, kCols = numKvHeads * HD;
+  const bf16* kHead = k + (i64) b.k0 * kCols + (i64) b.kh * HD;
+  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD;
+  bf16* staged = reinterpret_cast<bf16*>(keyTileShared) + (i64) warp * stages * STAGE;
+  // Issues the copies of the tile from key `base` (its visible keys) into stage s, as one group.
+  auto stage = [&](int base, int s) {
+    bf16* ks = staged + s * STAGE;
+    bf16* vs = ks + 32 * KROW;
+    for (int e = lane; e < 32 * CHUNKS; e += 32) {
+      int r = e / CHUNKS, c = e % CHUNKS;
+      if (base + r < b.visible) {
+        cp_async16(ks + r * KROW + c * 8, kHead + (i64) (base + r) * kCols + c * 8);
+        cp_async16(vs + r * HD + c * 8, vHead + (i64) (base + r) * kCols + c * 8);
+      }
+    }
+    cp_async_commit();
+  };
+  int first = warp * 32, stride = warps * 32;
+  if (first < b.visible) stage(first, 0);
   const float* qrow = q + (i64) (b.q0 + b.t) * qCols + (i64) b.h0 * HD;
   for (int e = threadIdx.x; e < H * HD; e += blockDim.x) {
     qs[e / HD][e % HD / 4].v[e % 4] = e / HD < b.heads ? qrow[e] * scale : 0.0f;
@@ -744,18 +905,27 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
 #pragma unroll
     for (int i = 0; i < DL; i++) acc[g][i] = 0;
   }
-  const bf16* kHead = k + (i64) b.k0 * kCols + (i64) b.kh * HD;
-  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD + lane * DL;
-  for (int base = warp * 32; base < b.visible; base += warps * 32) {
+  int s = 0;
+  for (int base = first; base < b.visible; base += stride) {
+    int next = base + stride;
+    if (stages > 1 && next < b.visible) {
+      stage(next, s ^ 1);  // that stage's tile was used up in the previous iteration
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncwarp();  // every lane's copies of this tile visible to the whole warp
+    const bf16* ks = staged + s * STAGE;
+    const bf16* vs = ks + 32 * KROW;
     int j = base + lane;
     bool valid = j < b.visible;
     float score[H];
 #pragma unroll
     for (int g = 0; g < H; g++) score[g] = 0;
     if (valid) {
-      const Bf16x8* kr = reinterpret_cast<const Bf16x8*>(kHead + (i64) j * kCols);
+      const Bf16x8* kr = reinterpret_cast<const Bf16x8*>(ks + lane * KROW);
 #pragma unroll
-      for (int c = 0; c < HD / 8; c++) {
+      for (int c = 0; c < CHUNKS; c++) {
         Bf16x8 words = kr[c];
         float kf[8];
 #pragma unroll
@@ -784,40 +954,38 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
 #pragma unroll
       for (int i = 0; i < DL; i++) acc[g][i] *= keep;
       m[g] = mNew;
-      tile.probs[warp][g][lane] = p;
+      probs[warp][g][lane] = p;
     }
     __syncwarp();
     int count = min(32, b.visible - base);
-#pragma unroll 4
+    const bf16* vLane = vs + lane * DL;
+#pragma unroll 8
     for (int jj = 0; jj < count; jj++) {
-      const bf16* vr = vHead + (i64) (base + jj) * kCols;
       float vf[DL];
-      if (DL == 2) {
-        unsigned w = *reinterpret_cast<const unsigned*>(vr);
-        vf[0] = __uint_as_float(w << 16);
-        vf[1] = __uint_as_float(w & 0xffff0000u);
-      } else {
 #pragma unroll
-        for (int i = 0; i < DL; i += 2) {
-          unsigned w = reinterpret_cast<const unsigned*>(vr)[i / 2];
-          vf[i] = __uint_as_float(w << 16);
-          vf[i + 1] = __uint_as_float(w & 0xffff0000u);
-        }
+      for (int i = 0; i < DL; i += 2) {
+        unsigned w = reinterpret_cast<const unsigned*>(vLane + jj * HD)[i / 2];
+        vf[i] = __uint_as_float(w << 16);
+        vf[i + 1] = __uint_as_float(w & 0xffff0000u);
       }
 #pragma unroll
       for (int g = 0; g < H; g++) {
-        float p = tile.probs[warp][g][jj];
+        float p = probs[warp][g][jj];
 #pragma unroll
         for (int i = 0; i < DL; i++) acc[g][i] += p * vf[i];
       }
     }
-    __syncwarp();
+    __syncwarp();  // this stage read by every lane before it is refilled
+    if (stages == 1 && next < b.visible) stage(next, 0);
+    if (stages > 1) s ^= 1;
   }
-  __syncthreads();  // every warp done with its probabilities before partOut overwrites them
+  // The warps' partial outputs go where their tiles were (every copy has been waited for).
+  __syncthreads();
+  float* partOut = reinterpret_cast<float*>(keyTileShared);  // [warps][H][HD]
 #pragma unroll
   for (int g = 0; g < H; g++) {
 #pragma unroll
-    for (int i = 0; i < DL; i++) tile.partOut[warp][g][lane * DL + i] = acc[g][i];
+    for (int i = 0; i < DL; i++) partOut[(warp * H + g) * HD + lane * DL + i] = acc[g][i];
     if (lane == 0) {
       partMax[warp][g] = m[g];
       partSum[warp][g] = l[g];
@@ -833,7 +1001,7 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
       if (partSum[w][g] > 0) {
         float f = expf(partMax[w][g] - top);
         sum += partSum[w][g] * f;
-        o += tile.partOut[w][g][c] * f;
+        o += partOut[(w * H + g) * HD + c] * f;
       }
     }
     out[(i64) (b.q0 + b.t) * qCols + (i64) (b.h0 + g) * HD + c] = o / sum;
@@ -842,11 +1010,12 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
 }
 
 // Instantiations: head size 64 with up to 4 or 8 query heads per block, 128 with up to 4.
-// They take attention_rows' arguments (headSize, equal to HD, unused).
-#define KEY_TILE_CALL out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headsPerBlock, scale
-extern "C" __global__ void attention_key_tiles_64x4(ATTENTION_ARGS(bf16)) { attention_key_tiles<64, 4>(KEY_TILE_CALL); }
-extern "C" __global__ void attention_key_tiles_64x8(ATTENTION_ARGS(bf16)) { attention_key_tiles<64, 8>(KEY_TILE_CALL); }
-extern "C" __global__ void attention_key_tiles_128x4(ATTENTION_ARGS(bf16)) { attention_key_tiles<128, 4>(KEY_TILE_CALL); }
+// They take attention_rows' arguments (headSize, equal to HD, unused) and the stage count.
+#define KEY_TILE_CALL \
+  out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headsPerBlock, scale, stages
+extern "C" __global__ void attention_key_tiles_64x4(ATTENTION_ARGS(bf16), int stages) { attention_key_tiles<64, 4>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_64x8(ATTENTION_ARGS(bf16), int stages) { attention_key_tiles<64, 8>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_128x4(ATTENTION_ARGS(bf16), int stages) { attention_key_tiles<128, 4>(KEY_TILE_CALL); }
 
 // Backward of attention in two passes that need no atomics, recomputing the probabilities from
 // the saved log-sum-exps: with P = softmax(scale · q kᵀ), dP = dO vᵀ, D = rowsum(dO ∘ O) and

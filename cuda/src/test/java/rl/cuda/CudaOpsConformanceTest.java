@@ -31,9 +31,10 @@ class CudaOpsConformanceTest {
    * Precision and attention path: every case runs on both attention implementations (the product
    * path rounds its operands to bf16 in bf16 precision, hence that tolerance for its attention),
    * with the rank-1 adapter backward as products and as the fused kernels, and with both kernels
-   * for attention over a bf16 cache (key tiles, the default, and a warp per key), and with the
-   * adapter's forward as the one fused kernel for every row count (by default two kernels where the
-   * outputs are a multiple of 4).
+   * for attention over a bf16 cache (key tiles, the default, and a warp per key; the key tiles also
+   * with 2 warps a block and one tile staged at a time, and with 3 warps), and with the adapter's
+   * forward as the one fused kernel for every row count (by default two kernels where the outputs
+   * are a multiple of 4).
    */
   static final List<String> VARIANTS =
       List.of(
@@ -44,6 +45,8 @@ class CudaOpsConformanceTest {
           "fp32 PRODUCTS fused-lora-backward",
           "bf16 PRODUCTS fused-lora-backward",
           "bf16 FLASH warp-per-key",
+          "bf16 FLASH key-tiles-2-warps-1-stage",
+          "bf16 FLASH key-tiles-3-warps-2-stages",
           "bf16 PRODUCTS fused-lora-forward");
 
   @Test
@@ -63,6 +66,11 @@ class CudaOpsConformanceTest {
       ops.useAttentionPath(path);
       ops.useFusedLoraBackward(variant.endsWith("fused-lora-backward"));
       ops.useKeyTileAttention(!variant.endsWith("warp-per-key"));
+      java.util.regex.Matcher layout =
+          java.util.regex.Pattern.compile("key-tiles-(\\d)-warps-(\\d)-stages?$").matcher(variant);
+      if (layout.find()) {
+        ops.useKeyTileLayout(Integer.parseInt(layout.group(1)), Integer.parseInt(layout.group(2)));
+      }
       if (variant.endsWith("fused-lora-forward")) {
         ops.useSplitLoraForwardFrom(Integer.MAX_VALUE);
       }

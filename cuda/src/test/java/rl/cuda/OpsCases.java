@@ -220,6 +220,23 @@ final class OpsCases {
           0.7f);
       out.put("loraUp" + width, ops.download(y));
     }
+    // several adapters' second halves at once (one launch on CUDA), one of rank 2; and three where
+    // one output width (35) rules the kernel out, so each runs alone
+    for (int[] widths : new int[][] {{36, 8, 20}, {12, 40}, {36, 35, 8}}) {
+      List<Tensor> ys = new java.util.ArrayList<>();
+      List<Tensor> us = new java.util.ArrayList<>();
+      List<Tensor> bs = new java.util.ArrayList<>();
+      float[] scales = new float[widths.length];
+      for (int i = 0; i < widths.length; i++) {
+        int rank = i == 1 ? 2 : 1;
+        ys.add(ops.upload(normal(random, 9 * widths[i]), 9, widths[i]));
+        us.add(ops.upload(normal(random, 9 * rank), 9, rank));
+        bs.add(ops.upload(normal(random, widths[i] * rank), widths[i], rank));
+        scales[i] = 0.5f + i;
+      }
+      ops.loraUps(ys, us, bs, scales);
+      out.put("loraUps" + java.util.Arrays.toString(widths), downloadAll(ops, ys));
+    }
     Tensor normWeight = ops.uploadWeight(normal(random, 5 * 35), 5, 35);
     putProducts(ops, out, "addRmsnormForProduct", addNormProduct, fusedOut, normWeight);
     putProducts(ops, out, "rmsnormForProduct", normProduct, rowNormed, normWeight);
@@ -234,6 +251,32 @@ final class OpsCases {
         List.of(ops.upload(normal(random, 70), 2, 35)),
         List.of(rank2U));
     out.put("rmsnormForProductRank2U", ops.download(rank2U));
+    // norms of rows wider than the kernels keep in registers (8 values a thread of 256); after
+    // the products above, as their copies take the same places
+    int wideCols = 2100;
+    Tensor wideA = ops.upload(normal(random, 2 * wideCols), 2, wideCols);
+    Tensor wideB = ops.upload(normal(random, 2 * wideCols), 2, wideCols);
+    Tensor wideWeight = ops.upload(uniform(random, wideCols, 0.5, 1.5), 1, wideCols);
+    List<Tensor> wideAdapterA = List.of(ops.upload(normal(random, wideCols), 1, wideCols));
+    List<Tensor> wideAdapterU = List.of(poisoned(ops, 2, 1));
+    Tensor wideSum = poisoned(ops, 2, wideCols);
+    Tensor wideOut = poisoned(ops, 2, wideCols);
+    ops.addRmsnormForProduct(
+        wideSum,
+        wideOut,
+        poisoned(ops, 2, 1),
+        wideA,
+        wideB,
+        wideWeight,
+        1e-5f,
+        wideAdapterA,
+        wideAdapterU);
+    out.put("addRmsnormWide", ops.download(wideOut));
+    out.put("addRmsnormWideU", downloadAll(ops, wideAdapterU));
+    ops.rmsnormForProduct(
+        wideOut, poisoned(ops, 2, 1), wideA, wideWeight, 1e-5f, wideAdapterA, wideAdapterU);
+    out.put("rmsnormWide", ops.download(wideOut));
+    out.put("rmsnormWideU", downloadAll(ops, wideAdapterU));
 
     // rmsnorm over whole rows and per head (Qwen3's q/k norm), forward and backward
     for (int width : new int[] {24, 8}) {

@@ -84,9 +84,11 @@ final class DecoderLayer {
     Tensor qRaw = rows(ops, b.qRaw, n);
     Tensor kRaw = rows(ops, b.kRaw, n);
     Tensor vv = rows(ops, b.v, n);
-    q.forwardWithAdapterInput(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora);
-    k.forwardWithAdapterInput(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora);
-    v.forwardWithAdapterInput(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora);
+    Linear.AdapterOutputs ups = new Linear.AdapterOutputs();
+    q.forwardWithAdapterInput(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora, ups);
+    k.forwardWithAdapterInput(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora, ups);
+    v.forwardWithAdapterInput(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora, ups);
+    ups.add(ops);
     Tensor qq = rows(ops, b.q, n);
     Tensor kk = rows(ops, b.k, n);
     if (qNorm != null) {
@@ -136,8 +138,9 @@ final class DecoderLayer {
             loraU);
     Tensor g = rows(ops, b.gate, n);
     Tensor uu = rows(ops, b.up, n);
-    gate.forwardWithAdapterInput(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora);
-    up.forwardWithAdapterInput(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora);
+    gate.forwardWithAdapterInput(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora, ups);
+    up.forwardWithAdapterInput(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora, ups);
+    ups.add(ops);
     Tensor h = rows(ops, b.mlpHidden, n);
     Tensor hProduct = ops.swigluForProduct(h, g, uu);
     // out = afterAttention + down_proj(h)

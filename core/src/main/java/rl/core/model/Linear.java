@@ -1,5 +1,7 @@
 package rl.core.model;
 
+import java.util.ArrayList;
+import java.util.List;
 import rl.core.tensor.Ops;
 import rl.core.tensor.Tensor;
 
@@ -126,16 +128,57 @@ public final class Linear {
 
   /**
    * As {@link #forward(Ops, Tensor, Tensor, Tensor, Tensor, boolean)} with the adapter's {@code u}
-   * formed already (by the norm that wrote {@code x}, {@link Ops#rmsnormForProduct}).
+   * formed already (by the norm that wrote {@code x}, {@link Ops#rmsnormForProduct}): runs the
+   * product, and leaves the adapter's output term to {@code ups}, which adds those of the
+   * projections reading the same input together ({@link AdapterOutputs#add}).
    */
   void forwardWithAdapterInput(
-      Ops ops, Tensor y, Tensor x, Tensor xProduct, Tensor u, boolean adapterOn) {
+      Ops ops,
+      Tensor y,
+      Tensor x,
+      Tensor xProduct,
+      Tensor u,
+      boolean adapterOn,
+      AdapterOutputs ups) {
     ops.gemm(y, productInput(ops, x, xProduct), false, weight.value(), true, 1f, 0f);
     if (bias != null) {
       ops.addBias(y, bias.value());
     }
     if (adapterOn && loraA != null) {
-      ops.loraUp(y, u, loraB.value(), loraScale);
+      ups.defer(y, u, loraB.value(), loraScale);
+    }
+  }
+
+  /**
+   * The output terms {@code y += s · u · Bᵀ} of adapters whose {@code u} is formed, collected from
+   * projections that read one input and added by one {@link Ops#loraUps}.
+   */
+  static final class AdapterOutputs {
+    private final List<Tensor> ys = new ArrayList<>(3);
+    private final List<Tensor> us = new ArrayList<>(3);
+    private final List<Tensor> bs = new ArrayList<>(3);
+    private final List<Float> scales = new ArrayList<>(3);
+
+    void defer(Tensor y, Tensor u, Tensor b, float scale) {
+      ys.add(y);
+      us.add(u);
+      bs.add(b);
+      scales.add(scale);
+    }
+
+    /** Adds the deferred terms, then forgets them. */
+    void add(Ops ops) {
+      if (!ys.isEmpty()) {
+        float[] each = new float[scales.size()];
+        for (int i = 0; i < each.length; i++) {
+          each[i] = scales.get(i);
+        }
+        ops.loraUps(ys, us, bs, each);
+      }
+      ys.clear();
+      us.clear();
+      bs.clear();
+      scales.clear();
     }
   }
 

@@ -173,6 +173,28 @@ public interface Ops {
   }
 
   /**
+   * {@link #loraUp} for several adapters at once ({@code ys[i] += scales[i] · us[i] · bs[i]ᵀ}), the
+   * adapters of projections that read the same input (a GPU backend runs them as one launch).
+   */
+  default void loraUps(List<Tensor> ys, List<Tensor> us, List<Tensor> bs, float[] scales) {
+    if (us.size() != ys.size() || bs.size() != ys.size() || scales.length != ys.size()) {
+      throw new IllegalArgumentException(
+          "loraUps: "
+              + ys.size()
+              + " outputs, "
+              + us.size()
+              + " u, "
+              + bs.size()
+              + " B and "
+              + scales.length
+              + " scales; expected one of each per output");
+    }
+    for (int i = 0; i < ys.size(); i++) {
+      loraUp(ys.get(i), us.get(i), bs.get(i), scales[i]);
+    }
+  }
+
+  /**
    * The backward pass of {@link #loraForward} given {@code dy [N, out]}: {@code du [N, r] = scale ·
    * dy · B} (overwritten), then, each when not null, {@code dB [out, r] += scale · dyᵀ · u}, {@code
    * dA [r, in] += duᵀ · x} and {@code dx [N, in] += du · A}.
