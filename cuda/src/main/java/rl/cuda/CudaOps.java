@@ -1627,14 +1627,19 @@ public final class CudaOps implements Ops {
 
   // ---- attention ----
 
-  /** The batch layout as 4 × S ints: query starts, query counts, key starts, key counts. */
+  /**
+   * The batch layout as 6 × S ints: query starts, query counts, key starts, key counts, shared
+   * prefix starts, prefix counts (kernels.cu's query_block and key_row read them).
+   */
   private long layout(AttentionBatch batch) {
     int s = batch.sequences();
-    int[] packed = new int[4 * s];
+    int[] packed = new int[6 * s];
     System.arraycopy(batch.queryStart(), 0, packed, 0, s);
     System.arraycopy(batch.queryCount(), 0, packed, s, s);
     System.arraycopy(batch.keyStart(), 0, packed, 2 * s, s);
     System.arraycopy(batch.keyCount(), 0, packed, 3 * s, s);
+    System.arraycopy(batch.prefixStart(), 0, packed, 4 * s, s);
+    System.arraycopy(batch.prefixCount(), 0, packed, 5 * s, s);
     return ints(packed);
   }
 
@@ -1830,6 +1835,10 @@ public final class CudaOps implements Ops {
       return;
     }
     AttentionGrid grid = AttentionGrid.of(numHeads, numKvHeads, headSize);
+    if (batch.hasPrefixes()) {
+      throw new IllegalArgumentException(
+          "attentionBackward: a batch whose sequences read a shared key prefix (only decoding does)");
+    }
     if (byProducts(batch, numHeads)) {
       new ProductAttention(batch, numHeads, numKvHeads, headSize)
           .backward(dq, dk, dv, dout, out, lse, q, k, v);
@@ -1933,7 +1942,9 @@ public final class CudaOps implements Ops {
    */
   private boolean byProducts(AttentionBatch batch, int numHeads) {
     long perSequence = (long) numHeads * batch.maxQueries() * batch.maxKeys();
-    if (attentionPath == AttentionPath.FLASH || perSequence > PRODUCT_SCORES_BUDGET) {
+    if (attentionPath == AttentionPath.FLASH
+        || perSequence > PRODUCT_SCORES_BUDGET
+        || batch.hasPrefixes()) { // (the products read each sequence's keys as one block)
       return false;
     }
     if (attentionPath == AttentionPath.PRODUCTS) {

@@ -682,8 +682,11 @@ extern "C" __global__ void lora_backward_x(float* dx, float* dA, const float* du
 // What a block of the per-query attention kernels (forward, backward pass 1) works on: block
 // (query t, key/value head kh and its chunk of query heads, sequence blockIdx.z). False when t is
 // past the sequence's queries (the grid covers the longest sequence).
+// p0, np: the sequence's first np keys are rows p0 + j (a prompt's keys shared by its samples),
+// later ones rows k0 + j (forward kernels only; training batches have np = 0).
 struct QueryBlock {
-  int t, q0, k0, visible, kh, h0, heads;
+  int t, q0, k0, visible, kh, h0, heads, p0, np;
+  __device__ __forceinline__ int key_row(int j) const { return (j < np ? p0 : k0) + j; }
 };
 
 __device__ __forceinline__ bool query_block(QueryBlock& b, const int* seq, int sequences,
@@ -695,6 +698,8 @@ __device__ __forceinline__ bool query_block(QueryBlock& b, const int* seq, int s
   b.q0 = seq[s];
   b.k0 = seq[2 * sequences + s];
   b.visible = seq[3 * sequences + s] - nq + b.t + 1;  // causal: keys up to the query's own
+  b.p0 = seq[4 * sequences + s];
+  b.np = seq[5 * sequences + s];
   int group = numHeads / numKvHeads;
   int chunks = (group + headsPerBlock - 1) / headsPerBlock;
   b.kh = blockIdx.y / chunks;
@@ -712,7 +717,7 @@ __device__ void attention_rows(float* out, float* lse, const float* q, const KV*
   __shared__ float partSum[ATT_WARPS][ATT_MAX_HEADS];
   QueryBlock b;
   if (!query_block(b, seq, sequences, numHeads, numKvHeads, headsPerBlock)) return;
-  int t = b.t, q0 = b.q0, k0 = b.k0, visible = b.visible, kh = b.kh, h0 = b.h0, heads = b.heads;
+  int t = b.t, q0 = b.q0, visible = b.visible, kh = b.kh, h0 = b.h0, heads = b.heads;
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   int qCols = numHeads * headSize, kCols = numKvHeads * headSize;
   const float* qrow = q + (i64) (q0 + t) * qCols;
@@ -733,10 +738,11 @@ __device__ void attention_rows(float* out, float* lse, const float* q, const KV*
   for (int j = warp; j < visible; j += 2 * ATT_WARPS) {
     int j2 = j + ATT_WARPS;
     bool second = j2 < visible;
-    const KV* kr = k + (i64) (k0 + j) * kCols + (i64) kh * headSize;
-    const KV* vr = v + (i64) (k0 + j) * kCols + (i64) kh * headSize;
-    const KV* kr2 = k + (i64) (k0 + (second ? j2 : j)) * kCols + (i64) kh * headSize;
-    const KV* vr2 = v + (i64) (k0 + (second ? j2 : j)) * kCols + (i64) kh * headSize;
+    i64 row = b.key_row(j), row2 = b.key_row(second ? j2 : j);
+    const KV* kr = k + row * kCols + (i64) kh * headSize;
+    const KV* vr = v + row * kCols + (i64) kh * headSize;
+    const KV* kr2 = k + row2 * kCols + (i64) kh * headSize;
+    const KV* vr2 = v + row2 * kCols + (i64) kh * headSize;
     float kv[D], vv[D], kv2[D], vv2[D];
 #pragma unroll
     for (int i = 0; i < D; i++) {
@@ -874,8 +880,8 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
   if (!query_block(b, seq, sequences, numHeads, numKvHeads, headsPerBlock)) return;
   int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
   int qCols = numHeads * HD, kCols = numKvHeads * HD;
-  const bf16* kHead = k + (i64) b.k0 * kCols + (i64) b.kh * HD;
-  const bf16* vHead = v + (i64) b.k0 * kCols + (i64) b.kh * HD;
+  const bf16* kHead = k + (i64) b.kh * HD;
+  const bf16* vHead = v + (i64) b.kh * HD;
   bf16* staged = reinterpret_cast<bf16*>(keyTileShared) + (i64) warp * stages * STAGE;
   // Issues the copies of the tile from key `base` (its visible keys) into stage s, as one group.
   auto stage = [&](int base, int s) {
@@ -884,8 +890,9 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
     for (int e = lane; e < 32 * CHUNKS; e += 32) {
       int r = e / CHUNKS, c = e % CHUNKS;
       if (base + r < b.visible) {
-        cp_async16(ks + r * KROW + c * 8, kHead + (i64) (base + r) * kCols + c * 8);
-        cp_async16(vs + r * HD + c * 8, vHead + (i64) (base + r) * kCols + c * 8);
+        i64 row = b.key_row(base + r);
+        cp_async16(ks + r * KROW + c * 8, kHead + row * kCols + c * 8);
+        cp_async16(vs + r * HD + c * 8, vHead + row * kCols + c * 8);
       }
     }
     cp_async_commit();

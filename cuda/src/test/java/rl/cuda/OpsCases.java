@@ -395,6 +395,10 @@ final class OpsCases {
       manyQueries[i] = 1;
     }
     longCacheAttention(ops, random, out, "manySequencesCache", 2, 1, 64, manyKeys, manyQueries);
+    // samples reading their prompt's keys from another slot (a shared prefix), head sizes 64 and
+    // 128: their own slots hold other values at the prompt's rows, which must not be read
+    sharedPromptAttention(ops, random, out, 64);
+    sharedPromptAttention(ops, random, out, 128);
 
     // output head: chunked target logprobs and their backward, full logits
     int vocab = 97;
@@ -591,6 +595,40 @@ final class OpsCases {
     ops.attention(o, lse, q, k, v, batch, heads, kvHeads, hs);
     out.put("reduced." + name, ops.download(o));
     out.put("reduced." + name + "Lse", ops.download(lse));
+  }
+
+  /**
+   * Decode over a cache where sequences 1 and 2 read their first 150 keys from slot 0 (sequence 0's
+   * prompt) and the rest from their own slots; 3 slots of 400 rows, all filled.
+   */
+  private static void sharedPromptAttention(
+      Ops ops, SplittableRandom random, Map<String, float[]> out, int hs) {
+    int heads = 8;
+    int kvHeads = 2;
+    int width = kvHeads * hs;
+    int rows = 3 * 400;
+    Tensor k = ops.zerosCache(rows, width);
+    Tensor v = ops.zerosCache(rows, width);
+    int[] all = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      all[i] = i;
+    }
+    ops.scatterRows(k, all, ops.upload(normal(random, rows * width), rows, width));
+    ops.scatterRows(v, all, ops.upload(normal(random, rows * width), rows, width));
+    Tensor q = ops.upload(normal(random, 3 * heads * hs), 3, heads * hs);
+    Tensor o = poisoned(ops, 3, heads * hs);
+    Tensor lse = poisoned(ops, 3, heads);
+    AttentionBatch batch =
+        new AttentionBatch(
+            new int[] {0, 1, 2},
+            new int[] {1, 1, 1},
+            new int[] {0, 400, 800},
+            new int[] {320, 190, 151},
+            new int[] {0, 0, 0},
+            new int[] {0, 150, 150});
+    ops.attention(o, lse, q, k, v, batch, heads, kvHeads, hs);
+    out.put("reduced.sharedPrompt" + hs, ops.download(o));
+    out.put("reduced.sharedPrompt" + hs + "Lse", ops.download(lse));
   }
 
   /** An output tensor filled with NaN first, so an element the op forgets to write shows. */

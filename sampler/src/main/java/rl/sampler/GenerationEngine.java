@@ -30,11 +30,15 @@ import rl.core.tokenizer.Tokenizer;
 /**
  * Batched generation over a KV cache with continuous batching.
  *
- * <p>Each request's prompt is prefilled once and its cache rows are copied to the slots of its G
- * samples; then every step feeds one token per live sequence, whatever its length. A finished
- * sequence frees its slot at once and the queue refills it on the next step. Adapter updates wait
- * for the end of a step; the in-flight sequences' caches are then recomputed with the new adapter,
- * so every token's recorded logprob is exactly its policy version's.
+ * <p>Each request's prompt is prefilled once, into the slot of its first sample; the other G - 1
+ * samples read the prompt's keys and values from there (a shared prefix: attention reads those rows
+ * once for the group instead of G copies) and keep only their own tokens in their slots ({@code
+ * -Drl.sampler.sharePrompts=false} copies the prompt to every slot instead). Then every step feeds
+ * one token per live sequence, whatever its length. A finished sequence frees its slot at once,
+ * unless other samples still read the prompt there (then when the last of them finishes), and the
+ * queue refills it on the next step. Adapter updates wait for the end of a step; the in-flight
+ * sequences' caches are then recomputed with the new adapter, so every token's recorded logprob is
+ * exactly its policy version's.
  *
  * <p>Single-threaded: {@link #submit} and {@link #updateAdapter} may be called from any thread,
  * everything else from the one compute thread that calls {@link #step}.
@@ -54,6 +58,14 @@ public final class GenerationEngine {
   private final Deque<Pending> queue = new ArrayDeque<>();
   private final ConcurrentLinkedQueue<AdapterUpdate> updates = new ConcurrentLinkedQueue<>();
   private final Deque<Integer> freeSlots = new ArrayDeque<>();
+
+  /** Live sequences reading each slot: its own sample, and the samples sharing its prompt. */
+  private final int[] slotReaders;
+
+  /** Whether a group's samples read its prompt from the first sample's slot, not from copies. */
+  private final boolean sharePrompts =
+      Boolean.parseBoolean(System.getProperty("rl.sampler.sharePrompts", "true"));
+
   private final List<Sequence> live = new ArrayList<>();
   private int version;
   private final EngineStats stats = new EngineStats();
@@ -88,6 +100,9 @@ public final class GenerationEngine {
 
     /** Tokens whose keys and values are in the cache: the prompt and all but the last token. */
     int cached;
+
+    /** The slot whose first {@code prompt().length} rows hold this sample's prompt; -1: its own. */
+    int promptSlot = -1;
 
     Sequence(Group group, int index, int slot, Tokenizer tokenizer) {
       this.group = group;
@@ -148,6 +163,7 @@ public final class GenerationEngine {
     for (int s = 0; s < slots; s++) {
       freeSlots.add(s);
     }
+    this.slotReaders = new int[slots];
   }
 
   /** Queues a request; {@code onDone} runs on the compute thread when its group is complete. */
@@ -302,11 +318,17 @@ public final class GenerationEngine {
       Group group = groups.get(i);
       for (int g = 0; g < group.done.length; g++) {
         int slot = slotsOf.get(i).get(g);
+        Sequence sequence = new Sequence(group, g, slot, tokenizer);
+        slotReaders[slot]++;
         if (g > 0) {
-          cache.copySlot(ops, firstSlots[i], slot, prompt.length);
+          if (sharePrompts) {
+            sequence.promptSlot = firstSlots[i];
+            slotReaders[firstSlots[i]]++;
+          } else {
+            cache.copySlot(ops, firstSlots[i], slot, prompt.length);
+          }
           ops.copy(ops.rows(logits, admitted.size(), 1), first);
         }
-        Sequence sequence = new Sequence(group, g, slot, tokenizer);
         sequence.cached = prompt.length;
         live.add(sequence);
         admitted.add(sequence);
@@ -347,13 +369,18 @@ public final class GenerationEngine {
     List<int[]> next = new ArrayList<>(live.size());
     int[] slots = new int[live.size()];
     int[] past = new int[live.size()];
+    int[] promptSlots = new int[live.size()];
+    int[] promptLengths = new int[live.size()];
     for (int i = 0; i < live.size(); i++) {
       Sequence s = live.get(i);
       next.add(new int[] {s.last()});
       slots[i] = s.slot;
       past[i] = s.cached;
+      promptSlots[i] = s.promptSlot;
+      promptLengths[i] = s.prompt().length;
     }
-    SequenceBatch batch = SequenceBatch.withCache(next, slots, past, cache);
+    SequenceBatch batch =
+        SequenceBatch.withCache(next, slots, past, promptSlots, promptLengths, cache);
     Tensor rows = ops.rows(logits, 0, live.size());
     // The same calls on the same buffers every step of a batch size: a GPU backend replays them
     // as one CUDA graph.
@@ -467,7 +494,10 @@ public final class GenerationEngine {
 
   private void finish(Sequence s, FinishReason reason) {
     live.remove(s);
-    freeSlots.add(s.slot);
+    release(s.slot);
+    if (s.promptSlot >= 0) {
+      release(s.promptSlot);
+    }
     s.group.done[s.index] =
         new Completion(
             Arrays.copyOf(s.tokens, s.generated),
@@ -617,8 +647,24 @@ public final class GenerationEngine {
     return updated;
   }
 
-  /** Re-prefills every live sequence's cached tokens with the current adapter. */
+  /** One reader fewer for a slot; the last frees it. */
+  private void release(int slot) {
+    if (--slotReaders[slot] == 0) {
+      freeSlots.add(slot);
+    }
+  }
+
+  /**
+   * Re-prefills every live sequence's cached tokens with the current adapter, each into its own
+   * slot whole: no sample reads a shared prompt afterwards.
+   */
   private void recomputeCaches() {
+    for (Sequence s : live) {
+      if (s.promptSlot >= 0) {
+        release(s.promptSlot);
+        s.promptSlot = -1;
+      }
+    }
     int i = 0;
     while (i < live.size()) {
       List<int[]> chunks = new ArrayList<>();

@@ -258,6 +258,46 @@ class GenerationEngineTest {
             first.completions().get(0).tokens(), first.completions().get(1).tokens()));
   }
 
+  /**
+   * Samples that read their prompt's keys from the first sample's slot generate what samples with
+   * their own copies do. EOS ends samples at different steps and few slots make requests queue, so
+   * slots whose prompt others still read come up for reuse.
+   */
+  @Test
+  void sharedPromptsGenerateWhatCopiedPromptsDo() {
+    SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 10, List.of(), 33);
+    List<SampleRequest> requests = requests(6, 3, params);
+    Map<String, RolloutGroup> shared = generateSharing(true, requests);
+    Map<String, RolloutGroup> copied = generateSharing(false, requests);
+    int ended = 0;
+    for (SampleRequest r : requests) {
+      for (int g = 0; g < 3; g++) {
+        Completion a = shared.get(r.requestId()).completions().get(g);
+        Completion b = copied.get(r.requestId()).completions().get(g);
+        assertArrayEquals(b.tokens(), a.tokens(), r.requestId() + " sample " + g);
+        assertArrayEquals(b.logprobs(), a.logprobs(), 1e-5f); // rows at other offsets
+        ended += a.finishReason() == FinishReason.STOP ? 1 : 0;
+      }
+    }
+    assertTrue(ended > 0 && ended < 18, ended + " of 18 samples ended at EOS");
+  }
+
+  private static Map<String, RolloutGroup> generateSharing(
+      boolean share, List<SampleRequest> requests) {
+    String before = System.getProperty("rl.sampler.sharePrompts");
+    System.setProperty("rl.sampler.sharePrompts", Boolean.toString(share));
+    try {
+      return generate(
+          new GenerationEngine(smallModel(2), 5, 32, 16, new int[] {7}, null), requests);
+    } finally {
+      if (before == null) {
+        System.clearProperty("rl.sampler.sharePrompts");
+      } else {
+        System.setProperty("rl.sampler.sharePrompts", before);
+      }
+    }
+  }
+
   @Test
   void eosEndsACompletionWithStop() {
     GenerationEngine probe = new GenerationEngine(smallModel(3), 2, 32, 16, new int[0], null);

@@ -54,6 +54,22 @@ public record SequenceBatch(int[] ids, int[] positions, AttentionBatch attention
    */
   public static SequenceBatch withCache(
       List<int[]> newTokens, int[] slots, int[] pastLengths, KvCache cache) {
+    return withCache(newTokens, slots, pastLengths, null, null, cache);
+  }
+
+  /**
+   * As {@link #withCache(List, int[], int[], KvCache)}, where sequence s reads its first {@code
+   * prefixLengths[s]} cached positions from slot {@code prefixSlots[s]} (another sample of the same
+   * prompt, which holds the prompt's keys) instead of its own slot; {@code prefixSlots[s] < 0}, or
+   * null arrays, for none.
+   */
+  public static SequenceBatch withCache(
+      List<int[]> newTokens,
+      int[] slots,
+      int[] pastLengths,
+      int[] prefixSlots,
+      int[] prefixLengths,
+      KvCache cache) {
     int total = 0;
     for (int[] s : newTokens) {
       total += s.length;
@@ -66,6 +82,8 @@ public record SequenceBatch(int[] ids, int[] positions, AttentionBatch attention
     int[] queryCount = new int[n];
     int[] keyStart = new int[n];
     int[] keyCount = new int[n];
+    int[] prefixStart = new int[n];
+    int[] prefixCount = new int[n];
     int row = 0;
     for (int s = 0; s < n; s++) {
       int[] tokens = newTokens.get(s);
@@ -83,6 +101,10 @@ public record SequenceBatch(int[] ids, int[] positions, AttentionBatch attention
       queryCount[s] = tokens.length;
       keyStart[s] = cache.rowOf(slots[s], 0);
       keyCount[s] = past + tokens.length;
+      if (prefixSlots != null && prefixSlots[s] >= 0) {
+        prefixStart[s] = cache.rowOf(prefixSlots[s], 0);
+        prefixCount[s] = prefixLengths[s];
+      }
       for (int t = 0; t < tokens.length; t++) {
         ids[row] = tokens[t];
         positions[row] = past + t;
@@ -91,6 +113,9 @@ public record SequenceBatch(int[] ids, int[] positions, AttentionBatch attention
       }
     }
     return new SequenceBatch(
-        ids, positions, new AttentionBatch(queryStart, queryCount, keyStart, keyCount), cacheRows);
+        ids,
+        positions,
+        new AttentionBatch(queryStart, queryCount, keyStart, keyCount, prefixStart, prefixCount),
+        cacheRows);
   }
 }

@@ -11,11 +11,26 @@ package rl.core.tensor;
  * <p>Training packs whole sequences: keys are the same rows as the queries. Decoding reads keys
  * from a KV cache: {@code keyStart} is the sequence's slot in the cache and {@code keyCount} its
  * length so far.
+ *
+ * <p>A sequence may read its first {@code prefixCount[s]} keys from elsewhere: key {@code j <
+ * prefixCount} is row {@code prefixStart[s] + j}, later keys stay rows {@code keyStart[s] + j}. The
+ * G samples of one prompt share the prompt's cached keys that way instead of each holding a copy
+ * ({@link #keyRow}). The prefix never covers the sequence's new tokens.
  */
-public record AttentionBatch(int[] queryStart, int[] queryCount, int[] keyStart, int[] keyCount) {
+public record AttentionBatch(
+    int[] queryStart,
+    int[] queryCount,
+    int[] keyStart,
+    int[] keyCount,
+    int[] prefixStart,
+    int[] prefixCount) {
   public AttentionBatch {
     int n = queryStart.length;
-    if (queryCount.length != n || keyStart.length != n || keyCount.length != n) {
+    if (queryCount.length != n
+        || keyStart.length != n
+        || keyCount.length != n
+        || prefixStart.length != n
+        || prefixCount.length != n) {
       throw new IllegalArgumentException("attention batch arrays differ in length");
     }
     for (int s = 0; s < n; s++) {
@@ -23,7 +38,43 @@ public record AttentionBatch(int[] queryStart, int[] queryCount, int[] keyStart,
         throw new IllegalArgumentException(
             "sequence " + s + ": " + queryCount[s] + " queries but " + keyCount[s] + " keys");
       }
+      if (prefixCount[s] < 0 || prefixCount[s] > keyCount[s] - queryCount[s]) {
+        throw new IllegalArgumentException(
+            "sequence "
+                + s
+                + ": a shared prefix of "
+                + prefixCount[s]
+                + " keys, expected 0 to "
+                + (keyCount[s] - queryCount[s])
+                + " (its keys before its new tokens)");
+      }
     }
+  }
+
+  /** Every sequence reading all its keys from its own rows. */
+  public AttentionBatch(int[] queryStart, int[] queryCount, int[] keyStart, int[] keyCount) {
+    this(
+        queryStart,
+        queryCount,
+        keyStart,
+        keyCount,
+        new int[queryStart.length],
+        new int[queryStart.length]);
+  }
+
+  /** The key/value row of sequence {@code s}'s key {@code j}. */
+  public int keyRow(int s, int j) {
+    return (j < prefixCount[s] ? prefixStart[s] : keyStart[s]) + j;
+  }
+
+  /** Whether some sequence reads a shared prefix. */
+  public boolean hasPrefixes() {
+    for (int p : prefixCount) {
+      if (p > 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public int sequences() {

@@ -478,14 +478,22 @@ public final class Nd4jOps implements Ops {
       int q0 = batch.queryStart()[s];
       int k0 = batch.keyStart()[s];
       int nk = batch.keyCount()[s];
+      Tensor keys = k;
+      Tensor values = v;
+      if (batch.prefixCount()[s] > 0) {
+        // the sequence's keys gathered into one block (its prefix rows, then its own)
+        keys = gatherKeys(k, batch, s);
+        values = gatherKeys(v, batch, s);
+        k0 = 0;
+      }
       INDArray scores = Nd4j.createUninitialized(DataType.FLOAT, nq, nk);
       Nd4jTensor p = new Nd4jTensor(scores);
       float[] row = new float[nk];
       for (int h = 0; h < numHeads; h++) {
         int kh = h / group;
         INDArray qh = headView(q, q0, nq, h, headSize);
-        INDArray kh_ = headView(k, k0, nk, kh, headSize);
-        INDArray vh = headView(v, k0, nk, kh, headSize);
+        INDArray kh_ = headView(keys, k0, nk, kh, headSize);
+        INDArray vh = headView(values, k0, nk, kh, headSize);
         // scores [nq, nk] = scale · q_h · k_hᵀ
         gemm(scores, qh, false, kh_, true, scale, 0);
         for (int i = 0; i < nq; i++) {
@@ -512,6 +520,26 @@ public final class Nd4jOps implements Ops {
     }
   }
 
+  /** Backward passes run over training batches, which never share a prefix. */
+  static void requireNoPrefixes(AttentionBatch batch, String op) {
+    if (batch.hasPrefixes()) {
+      throw new IllegalArgumentException(
+          op + ": a batch whose sequences read a shared key prefix (only decoding does)");
+    }
+  }
+
+  /** Sequence s's keys (or values) {@code [keyCount, cols]} copied out in order, prefix first. */
+  private Tensor gatherKeys(Tensor k, AttentionBatch batch, int s) {
+    int nk = batch.keyCount()[s];
+    Tensor gathered = zeros(nk, k.cols());
+    float[] row = new float[k.cols()];
+    for (int j = 0; j < nk; j++) {
+      t(k).readRow(batch.keyRow(s, j), row);
+      t(gathered).writeRow(j, row);
+    }
+    return gathered;
+  }
+
   /** One new token attending to its sequence's keys: plain loops, cheaper than small GEMMs. */
   private static void attendOneQuery(
       Tensor out,
@@ -526,14 +554,13 @@ public final class Nd4jOps implements Ops {
       int headSize,
       float scale) {
     int qRow = batch.queryStart()[s];
-    int k0 = batch.keyStart()[s];
     int nk = batch.keyCount()[s];
     float[] qr = new float[q.cols()];
     t(q).readRow(qRow, qr);
     float[] keyRow = new float[k.cols()];
     double[] scores = new double[numHeads * nk];
     for (int j = 0; j < nk; j++) {
-      t(k).readRow(k0 + j, keyRow);
+      t(k).readRow(batch.keyRow(s, j), keyRow);
       for (int h = 0; h < numHeads; h++) {
         int qb = h * headSize;
         int kb = (h / group) * headSize;
@@ -563,7 +590,7 @@ public final class Nd4jOps implements Ops {
       t(lse).set(qRow, h, (float) (max + Math.log(sum)));
     }
     for (int j = 0; j < nk; j++) {
-      t(v).readRow(k0 + j, valueRow);
+      t(v).readRow(batch.keyRow(s, j), valueRow);
       for (int h = 0; h < numHeads; h++) {
         double pj = scores[h * nk + j];
         int ob = h * headSize;
@@ -595,6 +622,7 @@ public final class Nd4jOps implements Ops {
       int numHeads,
       int numKvHeads,
       int headSize) {
+    requireNoPrefixes(batch, "attentionBackward");
     float scale = (float) (1.0 / Math.sqrt(headSize));
     int group = numHeads / numKvHeads;
     for (int s = 0; s < batch.sequences(); s++) {
