@@ -406,6 +406,24 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public Tensor attentionForProduct(
+      Tensor out,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize) {
+    long t = System.nanoTime();
+    Tensor product =
+        ops.attentionForProduct(out, lse, q, k, v, batch, numHeads, numKvHeads, headSize);
+    add(Kernel.ATTENTION, t);
+    return product;
+  }
+
+  @Override
   public void attentionBackward(
       Tensor dq,
       Tensor dk,

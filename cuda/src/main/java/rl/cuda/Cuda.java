@@ -81,6 +81,11 @@ public final class Cuda {
     return device;
   }
 
+  /** The compute capability's major version (9 for an H100). */
+  public int major() {
+    return major;
+  }
+
   /** {@code sm_90} for an H100: the architecture NVRTC compiles for. */
   public String architecture() {
     return "sm_" + major + minor;

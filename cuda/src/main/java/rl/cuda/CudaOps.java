@@ -1654,9 +1654,47 @@ public final class CudaOps implements Ops {
       int numHeads,
       int numKvHeads,
       int headSize) {
+    attention(out, null, lse, q, k, v, batch, numHeads, numKvHeads, headSize);
+  }
+
+  /** The bf16 copy written by the key-tile kernels where they run (decode), else converted. */
+  @Override
+  public synchronized Tensor attentionForProduct(
+      Tensor out,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize) {
+    CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("attention output", out) : null;
+    if (copy == null
+        || !attention(out, copy, lse, q, k, v, batch, numHeads, numKvHeads, headSize)) {
+      return productOperand(out);
+    }
+    return copy;
+  }
+
+  /**
+   * Attention; {@code out16}, when not null, gets the output rounded to bf16 too where the key-tile
+   * kernels run. Returns whether {@code out16} was written.
+   */
+  private boolean attention(
+      Tensor out,
+      CudaTensor out16,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize) {
     int maxQueries = batch.maxQueries();
     if (batch.sequences() == 0 || maxQueries == 0) {
-      return;
+      return false;
     }
     AttentionGrid grid = AttentionGrid.of(numHeads, numKvHeads, headSize);
     CudaTensor keys = any(k);
@@ -1667,7 +1705,7 @@ public final class CudaOps implements Ops {
     }
     if (byProducts(batch, numHeads)) {
       new ProductAttention(batch, numHeads, numKvHeads, headSize).forward(out, lse, q, k, v);
-      return;
+      return false;
     }
     long seq = layout(batch);
     String keyTiles = keyTileKernel(keys, values, grid, headSize);
@@ -1696,14 +1734,21 @@ public final class CudaOps implements Ops {
           ATTENTION_WARPS * 32,
           grid.sharedBytes(),
           args);
-      return;
+      return false;
     }
     // The key-tile kernel has its head size built in; its tiles are staged in dynamic shared
     // memory, two per warp (double-buffered) where that fits the GPU's per-block limit.
     int warps = blocks < keyTileFewBlocks ? 8 : keyTileWarps;
-    int stageBytes = 2 * (32 * (headSize + 8) + 32 * headSize); // KEY_TILE_STAGE(HD) bf16
-    boolean twoFit = warps * 2L * stageBytes <= cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES;
+    int stageBytes =
+        keyTiles.startsWith("attention_mma")
+            ? 2 * 2 * 32 * (headSize + 8) // MMA_STAGE(HD) bf16
+            : 2 * (32 * (headSize + 8) + 32 * headSize); // KEY_TILE_STAGE(HD) bf16
+    boolean twoFit = warps * 2L * stageBytes <= KEY_TILE_TWO_STAGE_BYTES;
     int stages = keyTileStages > 1 && twoFit ? 2 : 1;
+    if (warps * (long) stages * stageBytes > cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES) {
+      throw new IllegalStateException(
+          keyTiles + " needs more shared memory than " + cuda + " has for a block");
+    }
     kernels.launch(
         keyTiles,
         maxQueries,
@@ -1711,8 +1756,16 @@ public final class CudaOps implements Ops {
         batch.sequences(),
         32 * warps,
         warps * stages * stageBytes,
-        args.i32(stages));
+        args.i32(stages).ptr(out16 == null ? 0 : out16.address()));
+    return out16 != null;
   }
+
+  /**
+   * Shared memory up to which the key-tile kernels stage two tiles per warp: about three blocks an
+   * SM (on the H100 the 1B shape's 4-warp blocks gained with two stages, the 0.5B shape's 8-warp
+   * blocks with one).
+   */
+  private static final long KEY_TILE_TWO_STAGE_BYTES = 80 * 1024;
 
   /**
    * How the attention kernels (forward and backward pass 1) split a query row's heads: {@code dims}
@@ -1748,16 +1801,27 @@ public final class CudaOps implements Ops {
   }
 
   /**
-   * Whether attention over a bf16 KV cache takes a key per lane ({@code
-   * -Drl.cuda.decodeAttention=key-tiles}, the default) or a warp per key like the float32 cache
-   * ({@code warp-per-key}).
+   * Whether attention over a bf16 KV cache goes by key tiles ({@code -Drl.cuda.decodeAttention=mma}
+   * or {@code key-tiles}) or a warp per key like the float32 cache ({@code warp-per-key}).
    */
   private boolean keyTileAttention =
-      !"warp-per-key".equals(System.getProperty("rl.cuda.decodeAttention", "key-tiles"));
+      !"warp-per-key".equals(System.getProperty("rl.cuda.decodeAttention", "mma"));
+
+  /**
+   * Whether the key tiles' scores and value updates run on tensor cores ({@code
+   * -Drl.cuda.decodeAttention=mma}, the default, on sm_80 and later; {@code key-tiles} keeps float
+   * FMAs: a lane per key, then a lane per head dim).
+   */
+  private boolean mmaAttention = "mma".equals(System.getProperty("rl.cuda.decodeAttention", "mma"));
 
   /** Chooses the bf16-cache attention kernel for tests, whatever the property says. */
   synchronized void useKeyTileAttention(boolean keyTiles) {
     keyTileAttention = keyTiles;
+  }
+
+  /** Chooses tensor cores for the key tiles (where the GPU has them) for tests. */
+  synchronized void useMmaAttention(boolean mma) {
+    mmaAttention = mma;
   }
 
   /**
@@ -1799,6 +1863,9 @@ public final class CudaOps implements Ops {
     }
     if (keys.address() % 16 != 0 || values.address() % 16 != 0 || keys.cols() % 8 != 0) {
       return null;
+    }
+    if (mmaAttention && cuda.major() >= 8 && grid.headsPerBlock() <= 8) {
+      return headSize == 128 ? "attention_mma_128" : "attention_mma_64";
     }
     if (headSize == 128) {
       return "attention_key_tiles_128x4";

@@ -866,7 +866,8 @@ __device__ __forceinline__ void cp_async_wait() {
 template <int HD, int H>
 __device__ void attention_key_tiles(float* out, float* lse, const float* q, const bf16* k,
                                     const bf16* v, const int* seq, int sequences, int numHeads,
-                                    int numKvHeads, int headsPerBlock, float scale, int stages) {
+                                    int numKvHeads, int headsPerBlock, float scale, int stages,
+                                    bf16* out16) {
   constexpr int DL = HD / 32;      // head dims per lane in the value pass
   constexpr int CHUNKS = HD / 8;   // 16-byte pieces of a key or value row
   constexpr int KROW = KEY_TILE_ROW(HD);
@@ -1011,18 +1012,221 @@ __device__ void attention_key_tiles(float* out, float* lse, const float* q, cons
         o += partOut[(w * H + g) * HD + c] * f;
       }
     }
-    out[(i64) (b.q0 + b.t) * qCols + (i64) (b.h0 + g) * HD + c] = o / sum;
+    i64 at = (i64) (b.q0 + b.t) * qCols + (i64) (b.h0 + g) * HD + c;
+    out[at] = o / sum;
+    if (out16) out16[at] = float_to_bf16(o / sum);  // the copy o_proj's product reads
     if (c == 0) lse[(i64) (b.q0 + b.t) * numHeads + b.h0 + g] = top + logf(sum);
   }
 }
 
 // Instantiations: head size 64 with up to 4 or 8 query heads per block, 128 with up to 4.
-// They take attention_rows' arguments (headSize, equal to HD, unused) and the stage count.
+// They take attention_rows' arguments (headSize, equal to HD, unused), the stage count, and out16:
+// when not null, out rounded to bf16 as well.
 #define KEY_TILE_CALL \
-  out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headsPerBlock, scale, stages
-extern "C" __global__ void attention_key_tiles_64x4(ATTENTION_ARGS(bf16), int stages) { attention_key_tiles<64, 4>(KEY_TILE_CALL); }
-extern "C" __global__ void attention_key_tiles_64x8(ATTENTION_ARGS(bf16), int stages) { attention_key_tiles<64, 8>(KEY_TILE_CALL); }
-extern "C" __global__ void attention_key_tiles_128x4(ATTENTION_ARGS(bf16), int stages) { attention_key_tiles<128, 4>(KEY_TILE_CALL); }
+  out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, headsPerBlock, scale, stages, out16
+extern "C" __global__ void attention_key_tiles_64x4(ATTENTION_ARGS(bf16), int stages, bf16* out16) { attention_key_tiles<64, 4>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_64x8(ATTENTION_ARGS(bf16), int stages, bf16* out16) { attention_key_tiles<64, 8>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_key_tiles_128x4(ATTENTION_ARGS(bf16), int stages, bf16* out16) { attention_key_tiles<128, 4>(KEY_TILE_CALL); }
+
+// The decode attention on tensor cores (sm_80 on): the key-tile kernel's blocks, warps, tiles
+// and staging, with each tile's scores S = Q Kᵀ [heads, 32 keys] and its value update P V made by
+// mma.sync m16n8k16 (bf16 inputs, float accumulation) instead of a lane per key and a lane per
+// head dim. The block's query heads (up to 8) are the rows of the A operand (rows 8..15 zero), so
+// Q and the probabilities P are rounded to bf16 for the products, as K and V are stored. Fragment
+// layouts are PTX's for m16n8k16: lane = 4 · group + quad; A holds rows group and group + 8,
+// columns 2 · quad (+1) and +8; B columns (here keys for S, head dims for P V) group, rows 2 ·
+// quad (+1) and +8; C rows group and group + 8, columns 2 · quad (+1). Rows of K and V are padded
+// by 8 bf16 in shared memory so that the lanes' 32-bit reads fall in different banks.
+#define MMA_ROW(HD) ((HD) + 8)
+#define MMA_STAGE(HD) (2 * 32 * MMA_ROW(HD))
+
+__device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
+  return (unsigned) float_to_bf16(lo) | ((unsigned) float_to_bf16(hi) << 16);
+}
+
+// d += a · b for one m16n8k16 tile.
+__device__ __forceinline__ void mma_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0,
+                                         unsigned b1) {
+#if __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+template <int HD>
+__device__ void attention_mma_tiles(float* out, float* lse, const float* q, const bf16* k,
+                                    const bf16* v, const int* seq, int sequences, int numHeads,
+                                    int numKvHeads, int headsPerBlock, float scale, int stages,
+                                    bf16* out16) {
+  constexpr int ROW = MMA_ROW(HD);
+  constexpr int STAGE = MMA_STAGE(HD);
+  constexpr int CHUNKS = HD / 8;  // 16-byte pieces of a row; also the n-tiles of P V
+  constexpr int KSTEPS = HD / 16;  // k-steps of Q Kᵀ
+  extern __shared__ Bf16x8 mmaShared[];
+  __shared__ float qs[8][HD];
+  __shared__ float partMax[KEY_TILE_MAX_WARPS][8];
+  __shared__ float partSum[KEY_TILE_MAX_WARPS][8];
+  QueryBlock b;
+  if (!query_block(b, seq, sequences, numHeads, numKvHeads, headsPerBlock)) return;
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  int group = lane >> 2, quad = lane & 3;
+  int qCols = numHeads * HD, kCols = numKvHeads * HD;
+  const bf16* kHead = k + (i64) b.kh * HD;
+  const bf16* vHead = v + (i64) b.kh * HD;
+  bf16* staged = reinterpret_cast<bf16*>(mmaShared) + (i64) warp * stages * STAGE;
+  auto stage = [&](int base, int s) {
+    bf16* ks = staged + s * STAGE;
+    bf16* vs = ks + 32 * ROW;
+    for (int e = lane; e < 32 * CHUNKS; e += 32) {
+      int r = e / CHUNKS, c = e % CHUNKS;
+      if (base + r < b.visible) {
+        i64 row = b.key_row(base + r);
+        cp_async16(ks + r * ROW + c * 8, kHead + row * kCols + c * 8);
+        cp_async16(vs + r * ROW + c * 8, vHead + row * kCols + c * 8);
+      } else {  // past the keys: zero values (their P is 0, and 0 · NaN would not be)
+        *reinterpret_cast<Bf16x8*>(vs + r * ROW + c * 8) = Bf16x8{{0u, 0u, 0u, 0u}};
+      }
+    }
+    cp_async_commit();
+  };
+  int first = warp * 32, stride = warps * 32;
+  if (first < b.visible) stage(first, 0);
+  const float* qrow = q + (i64) (b.q0 + b.t) * qCols + (i64) b.h0 * HD;
+  for (int e = threadIdx.x; e < 8 * HD; e += blockDim.x) {
+    qs[e / HD][e % HD] = e / HD < b.heads ? qrow[e] * scale : 0.0f;
+  }
+  __syncthreads();
+  // Q as A fragments, one per k-step (rows 8..15 zero).
+  unsigned qa[KSTEPS][4];
+#pragma unroll
+  for (int kk = 0; kk < KSTEPS; kk++) {
+    int c = kk * 16 + 2 * quad;
+    qa[kk][0] = pack_bf16(qs[group][c], qs[group][c + 1]);
+    qa[kk][1] = 0;
+    qa[kk][2] = pack_bf16(qs[group][c + 8], qs[group][c + 9]);
+    qa[kk][3] = 0;
+  }
+  // This lane's row (query head `group`): running max and sum, and its output columns
+  // 8 n + 2 quad (+1) in acc[n][0..1] (acc[n][2..3], rows 8..15, stay zero).
+  float m = -1.0f / 0.0f, l = 0;
+  float acc[CHUNKS][4];
+#pragma unroll
+  for (int n = 0; n < CHUNKS; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0;
+  int s = 0;
+  for (int base = first; base < b.visible; base += stride) {
+    int next = base + stride;
+    if (stages > 1 && next < b.visible) {
+      stage(next, s ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncwarp();
+    const bf16* ks = staged + s * STAGE;
+    const bf16* vs = ks + 32 * ROW;
+    // S [16 heads, 32 keys] as four n-tiles of 8 keys.
+    float sc[4][4];
+#pragma unroll
+    for (int n = 0; n < 4; n++) {
+      sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0;
+      const bf16* kr = ks + (n * 8 + group) * ROW + 2 * quad;
+#pragma unroll
+      for (int kk = 0; kk < KSTEPS; kk++) {
+        unsigned b0 = *reinterpret_cast<const unsigned*>(kr + kk * 16);
+        unsigned b1 = *reinterpret_cast<const unsigned*>(kr + kk * 16 + 8);
+        mma_bf16(sc[n], qa[kk], b0, b1);
+      }
+    }
+    // Softmax update of row `group` over the tile's visible keys (a quad shares a row).
+    float top = -1.0f / 0.0f;
+#pragma unroll
+    for (int n = 0; n < 4; n++) {
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        int j = base + n * 8 + 2 * quad + e;
+        sc[n][e] = j < b.visible ? sc[n][e] : -1.0f / 0.0f;
+        top = fmaxf(top, sc[n][e]);
+      }
+    }
+    top = fmaxf(top, __shfl_xor_sync(0xffffffff, top, 1));
+    top = fmaxf(top, __shfl_xor_sync(0xffffffff, top, 2));
+    float mNew = fmaxf(m, top);  // finite: the tile's first key is visible
+    float keep = expf(m - mNew);
+    float sum = 0;
+#pragma unroll
+    for (int n = 0; n < 4; n++) {
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        sc[n][e] = expf(sc[n][e] - mNew);
+        sum += sc[n][e];
+      }
+    }
+    sum += __shfl_xor_sync(0xffffffff, sum, 1);
+    sum += __shfl_xor_sync(0xffffffff, sum, 2);
+    l = l * keep + sum;
+    m = mNew;
+#pragma unroll
+    for (int n = 0; n < CHUNKS; n++) {
+      acc[n][0] *= keep;
+      acc[n][1] *= keep;
+    }
+    // O += P V: P as A fragments over two k-steps of 16 keys (rows 8..15 zero); V's rows for
+    // keys 2 quad (+1) and +8 of the step, column 8 n + group.
+#pragma unroll
+    for (int kk = 0; kk < 2; kk++) {
+      unsigned pa[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]), 0u,
+                        pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]), 0u};
+      const bf16* vr = vs + (kk * 16 + 2 * quad) * ROW + group;
+#pragma unroll
+      for (int n = 0; n < CHUNKS; n++) {
+        const bf16* vc = vr + n * 8;
+        unsigned b0 = (unsigned) vc[0] | ((unsigned) vc[ROW] << 16);
+        unsigned b1 = (unsigned) vc[8 * ROW] | ((unsigned) vc[9 * ROW] << 16);
+        mma_bf16(acc[n], pa, b0, b1);
+      }
+    }
+    __syncwarp();  // this stage read by every lane before it is refilled
+    if (stages == 1 && next < b.visible) stage(next, 0);
+    if (stages > 1) s ^= 1;
+  }
+  __syncthreads();
+  float* partOut = reinterpret_cast<float*>(mmaShared);  // [warps][8][HD]
+  if (group < b.heads) {
+#pragma unroll
+    for (int n = 0; n < CHUNKS; n++) {
+      partOut[(warp * 8 + group) * HD + n * 8 + 2 * quad] = acc[n][0];
+      partOut[(warp * 8 + group) * HD + n * 8 + 2 * quad + 1] = acc[n][1];
+    }
+    if (quad == 0) {
+      partMax[warp][group] = m;
+      partSum[warp][group] = l;
+    }
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < b.heads * HD; e += blockDim.x) {
+    int g = e / HD, c = e % HD;
+    float top = -1.0f / 0.0f;
+    for (int w = 0; w < warps; w++) top = fmaxf(top, partMax[w][g]);
+    float sum = 0, o = 0;
+    for (int w = 0; w < warps; w++) {
+      if (partSum[w][g] > 0) {
+        float f = expf(partMax[w][g] - top);
+        sum += partSum[w][g] * f;
+        o += partOut[(w * 8 + g) * HD + c] * f;
+      }
+    }
+    i64 at = (i64) (b.q0 + b.t) * qCols + (i64) (b.h0 + g) * HD + c;
+    out[at] = o / sum;
+    if (out16) out16[at] = float_to_bf16(o / sum);  // the copy o_proj's product reads
+    if (c == 0) lse[(i64) (b.q0 + b.t) * numHeads + b.h0 + g] = top + logf(sum);
+  }
+}
+
+extern "C" __global__ void attention_mma_64(ATTENTION_ARGS(bf16), int stages, bf16* out16) { attention_mma_tiles<64>(KEY_TILE_CALL); }
+extern "C" __global__ void attention_mma_128(ATTENTION_ARGS(bf16), int stages, bf16* out16) { attention_mma_tiles<128>(KEY_TILE_CALL); }
 
 // Backward of attention in two passes that need no atomics, recomputing the probabilities from
 // the saved log-sum-exps: with P = softmax(scale · q kᵀ), dP = dO vᵀ, D = rowsum(dO ∘ O) and

@@ -626,9 +626,17 @@ final class OpsCases {
             new int[] {320, 190, 151},
             new int[] {0, 0, 0},
             new int[] {0, 150, 150});
-    ops.attention(o, lse, q, k, v, batch, heads, kvHeads, hs);
+    // (with the copy o_proj's product reads: products of it equal products of the output)
+    Tensor product = ops.attentionForProduct(o, lse, q, k, v, batch, heads, kvHeads, hs);
     out.put("reduced.sharedPrompt" + hs, ops.download(o));
     out.put("reduced.sharedPrompt" + hs + "Lse", ops.download(lse));
+    putProducts(
+        ops,
+        out,
+        "sharedPrompt" + hs,
+        product,
+        o,
+        ops.uploadWeight(normal(random, 24 * heads * hs), 24, heads * hs));
   }
 
   /** An output tensor filled with NaN first, so an element the op forgets to write shows. */

@@ -107,19 +107,20 @@ final class DecoderLayer {
       values = cache.values(index);
     }
     Tensor att = rows(ops, b.attention, n);
-    ops.attention(
-        att,
-        rows(ops, b.lse, n),
-        qq,
-        keys,
-        values,
-        batch.attention(),
-        cfg.numHeads(),
-        cfg.numKvHeads(),
-        hs);
+    Tensor attProduct =
+        ops.attentionForProduct(
+            att,
+            rows(ops, b.lse, n),
+            qq,
+            keys,
+            values,
+            batch.attention(),
+            cfg.numHeads(),
+            cfg.numKvHeads(),
+            hs);
     // afterAttention = x + o_proj(att)
     Tensor projected = rows(ops, acts.projected, n);
-    o.forward(ops, projected, att, u(ops, b, 3, n), lora);
+    o.forward(ops, projected, att, attProduct, u(ops, b, 3, n), lora);
     Tensor mid = rows(ops, b.afterAttention, n);
     Tensor xn2 = rows(ops, b.norm2Out, n);
     loraA.clear();

@@ -367,6 +367,25 @@ public interface Ops {
       int headSize);
 
   /**
+   * {@link #attention}, returning {@code out} as products read it (see {@link #productOperand};
+   * valid until the same thread's next call of this method): a backend whose products take a
+   * narrower type may write that copy as it writes {@code out} (the input of o_proj).
+   */
+  default Tensor attentionForProduct(
+      Tensor out,
+      Tensor lse,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize) {
+    attention(out, lse, q, k, v, batch, numHeads, numKvHeads, headSize);
+    return productOperand(out);
+  }
+
+  /**
    * Backward of {@link #attention}, recomputing the probabilities from {@code lse} instead of
    * storing them. {@code dq}, {@code dk}, {@code dv} accumulate (+=).
    */
