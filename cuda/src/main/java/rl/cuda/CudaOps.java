@@ -1670,11 +1670,8 @@ public final class CudaOps implements Ops {
       int numKvHeads,
       int headSize) {
     CudaTensor copy = bf16 && out.size() > 0 ? threadOperand("attention output", out) : null;
-    if (copy == null
-        || !attention(out, copy, lse, q, k, v, batch, numHeads, numKvHeads, headSize)) {
-      return productOperand(out);
-    }
-    return copy;
+    boolean copied = attention(out, copy, lse, q, k, v, batch, numHeads, numKvHeads, headSize);
+    return copied ? copy : productOperand(out);
   }
 
   /**

@@ -29,7 +29,7 @@ class CudaOpsConformanceTest {
 
   /**
    * The tensor-core decode attention against the float one over the same bf16 cache: bf16 queries
-   * and probabilities in its products, ~2^-9 relative each (measured on the H100: at most 1.6e-3).
+   * and probabilities in its products, ~2^-9 relative each (measured on the H100: at most 2.1e-3).
    */
   static final double MMA_TOLERANCE = 4e-3;
 
@@ -115,7 +115,9 @@ class CudaOpsConformanceTest {
     for (Map.Entry<String, Double> kernel : kernels.entrySet()) {
       Map<String, float[]> tiles = outputs.get(kernel.getKey());
       for (String name : tiles.keySet()) {
+        // (outputs only: products of their bf16 copies are checked against ND4J above)
         if (name.startsWith("reduced.")
+            && !name.endsWith("Product")
             && (name.toLowerCase(java.util.Locale.ROOT).contains("cache")
                 || name.contains("sharedPrompt"))) {
           double error = OpsCases.relativeError(tiles.get(name), warpPerKey.get(name));
