@@ -367,6 +367,24 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public Tensor swigluForProductWithLoraUps(
+      Tensor out,
+      Tensor gate,
+      Tensor up,
+      Tensor gateU,
+      Tensor gateB,
+      float gateScale,
+      Tensor upU,
+      Tensor upB,
+      float upScale) {
+    long t = System.nanoTime();
+    Tensor product =
+        ops.swigluForProductWithLoraUps(out, gate, up, gateU, gateB, gateScale, upU, upB, upScale);
+    add(Kernel.SWIGLU, t);
+    return product;
+  }
+
+  @Override
   public GatedPair swigluBackwardForProducts(
       Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up) {
     long t = System.nanoTime();

@@ -1508,6 +1508,60 @@ public final class CudaOps implements Ops {
     return copy != null ? copy : out;
   }
 
+  @Override
+  public synchronized Tensor swigluForProductWithLoraUps(
+      Tensor out,
+      Tensor gate,
+      Tensor up,
+      Tensor gateU,
+      Tensor gateB,
+      float gateScale,
+      Tensor upU,
+      Tensor upB,
+      float upScale) {
+    Tensor.requireShape("swiglu up", up, gate.rows(), gate.cols());
+    Tensor.requireShape("swiglu output", out, gate.rows(), gate.cols());
+    int rows = gate.rows();
+    int cols = gate.cols();
+    if (gateU != null
+        && (gateU.rows() != rows || gateB.rows() != cols || gateB.cols() != gateU.cols())) {
+      Tensor.requireShape("gate LoRA u", gateU, rows, gateB.cols());
+      Tensor.requireShape("gate LoRA B", gateB, cols, gateU.cols());
+    }
+    if (upU != null && (upU.rows() != rows || upB.rows() != cols || upB.cols() != upU.cols())) {
+      Tensor.requireShape("up LoRA u", upU, rows, upB.cols());
+      Tensor.requireShape("up LoRA B", upB, cols, upU.cols());
+    }
+    CudaTensor copy = bf16 ? threadOperand("swiglu output", out) : null;
+    long n = gate.size();
+    if (n > 0) {
+      kernels.launch(
+          "swiglu_lora",
+          Kernels.gridFor(n, BLOCK),
+          1,
+          1,
+          BLOCK,
+          0,
+          kernels
+              .args()
+              .ptr(t(out))
+              .ptr(copy == null ? 0L : copy.address())
+              .ptr(t(gate))
+              .ptr(t(up))
+              .i64(n)
+              .i32(cols)
+              .ptr(gateU == null ? 0L : t(gateU).address())
+              .ptr(gateU == null ? 0L : t(gateB).address())
+              .i32(gateU == null ? 0 : gateU.cols())
+              .f32(gateScale)
+              .ptr(upU == null ? 0L : t(upU).address())
+              .ptr(upU == null ? 0L : t(upB).address())
+              .i32(upU == null ? 0 : upU.cols())
+              .f32(upScale));
+    }
+    return copy != null ? copy : out;
+  }
+
   private void launchSwiglu(Tensor out, CudaTensor out16, Tensor gate, Tensor up) {
     long n = gate.size();
     if (n == 0) {

@@ -404,6 +404,33 @@ extern "C" __global__ void swiglu(float* out, bf16* out16, const float* gate, co
   }
 }
 
+// swiglu of gate + gs · gu · gBᵀ and up + us · uu · uBᵀ [n / cols, cols]: the gate and up adapters'
+// output terms (rank gr, ur; gu or uu null for none) added on the way, gate and up left as they
+// are (a forward no backward reads: decoding). out16 as in swiglu.
+extern "C" __global__ void swiglu_lora(float* out, bf16* out16, const float* gate, const float* up,
+                                       i64 n, int cols, const float* gu, const float* gb, int gr,
+                                       float gs, const float* uu, const float* ub, int ur,
+                                       float us) {
+  for (i64 i = blockIdx.x * (i64) blockDim.x + threadIdx.x; i < n; i += (i64) gridDim.x * blockDim.x) {
+    i64 row = i / cols;
+    int c = (int) (i % cols);
+    float g = gate[i], u = up[i];
+    if (gu != nullptr) {
+      float s = 0;
+      for (int r = 0; r < gr; r++) s += gu[row * gr + r] * gb[(i64) c * gr + r];
+      g += gs * s;
+    }
+    if (uu != nullptr) {
+      float s = 0;
+      for (int r = 0; r < ur; r++) s += uu[row * ur + r] * ub[(i64) c * ur + r];
+      u += us * s;
+    }
+    float h = g / (1.0f + expf(-g)) * u;
+    out[i] = h;
+    if (out16 != nullptr) out16[i] = float_to_bf16(h);
+  }
+}
+
 // dgate16 and dup16, when not null, get bf16 copies of dgate and dup (as swiglu's out16).
 extern "C" __global__ void swiglu_backward(float* dgate, float* dup, bf16* dgate16, bf16* dup16,
                                            const float* dout, const float* gate, const float* up,

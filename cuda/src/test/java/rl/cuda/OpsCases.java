@@ -312,6 +312,27 @@ final class OpsCases {
     Tensor act = poisoned(ops, 13, 31);
     ops.swiglu(act, gate, up);
     out.put("swiglu", ops.download(act));
+    // swiglu with the gate and up adapters' output terms added on the way (decoding): rank 1 on
+    // gate and 2 on up, and up without an adapter; with the copy products read
+    for (boolean upAdapter : new boolean[] {true, false}) {
+      Tensor g = ops.upload(normal(random, 13 * 36), 13, 36);
+      Tensor u = ops.upload(normal(random, 13 * 36), 13, 36);
+      Tensor h = poisoned(ops, 13, 36);
+      Tensor product =
+          ops.swigluForProductWithLoraUps(
+              h,
+              g,
+              u,
+              ops.upload(normal(random, 13), 13, 1),
+              ops.upload(normal(random, 36), 36, 1),
+              0.7f,
+              upAdapter ? ops.upload(normal(random, 26), 13, 2) : null,
+              upAdapter ? ops.upload(normal(random, 72), 36, 2) : null,
+              1.3f);
+      String name = "swigluWithLoraUps" + (upAdapter ? "" : "GateOnly");
+      out.put(name, ops.download(h));
+      putProducts(ops, out, name, product, h, ops.uploadWeight(normal(random, 5 * 36), 5, 36));
+    }
     Tensor dact = ops.upload(normal(random, 13 * 31), 13, 31);
     Tensor dgate = poisoned(ops, 13, 31);
     Tensor dup = poisoned(ops, 13, 31);

@@ -141,9 +141,14 @@ final class DecoderLayer {
     Tensor uu = rows(ops, b.up, n);
     gate.forwardWithAdapterInput(ops, g, xn2, xn2Product, u(ops, b, 4, n), lora, ups);
     up.forwardWithAdapterInput(ops, uu, xn2, xn2Product, u(ops, b, 5, n), lora, ups);
-    ups.add(ops);
     Tensor h = rows(ops, b.mlpHidden, n);
-    Tensor hProduct = ops.swigluForProduct(h, g, uu);
+    Tensor hProduct;
+    if (acts.training) {
+      ups.add(ops); // the backward reads gate and up with their adapters' terms
+      hProduct = ops.swigluForProduct(h, g, uu);
+    } else {
+      hProduct = ups.swigluForProduct(ops, h, g, uu);
+    }
     // out = afterAttention + down_proj(h)
     down.forward(ops, projected, h, hProduct, u(ops, b, 6, n), lora);
     ops.add(out, mid, projected);

@@ -166,6 +166,45 @@ public final class Linear {
       scales.add(scale);
     }
 
+    /**
+     * {@link Ops#swigluForProductWithLoraUps} of {@code gate} and {@code up} with their deferred
+     * terms (a forward no backward reads), after adding any others; then forgets them all.
+     */
+    Tensor swigluForProduct(Ops ops, Tensor out, Tensor gate, Tensor up) {
+      int g = indexOf(gate);
+      int u = indexOf(up);
+      Tensor product =
+          ops.swigluForProductWithLoraUps(
+              out,
+              gate,
+              up,
+              g < 0 ? null : us.get(g),
+              g < 0 ? null : bs.get(g),
+              g < 0 ? 0f : scales.get(g),
+              u < 0 ? null : us.get(u),
+              u < 0 ? null : bs.get(u),
+              u < 0 ? 0f : scales.get(u));
+      for (int i = ys.size() - 1; i >= 0; i--) {
+        if (i == g || i == u) {
+          ys.remove(i);
+          us.remove(i);
+          bs.remove(i);
+          scales.remove(i);
+        }
+      }
+      add(ops);
+      return product;
+    }
+
+    private int indexOf(Tensor y) {
+      for (int i = 0; i < ys.size(); i++) {
+        if (ys.get(i) == y) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
     /** Adds the deferred terms, then forgets them. */
     void add(Ops ops) {
       if (!ys.isEmpty()) {

@@ -330,6 +330,31 @@ public interface Ops {
   }
 
   /**
+   * {@link #swigluForProduct} of {@code gate + gateScale · gateU · gateBᵀ} and {@code up + upScale
+   * · upU · upBᵀ}: the two adapters' output terms ({@link #loraUp}) added on the way, for a forward
+   * whose activations no backward reads ({@code gate} and {@code up} may or may not hold the terms
+   * afterwards). A null u: that projection has no adapter.
+   */
+  default Tensor swigluForProductWithLoraUps(
+      Tensor out,
+      Tensor gate,
+      Tensor up,
+      Tensor gateU,
+      Tensor gateB,
+      float gateScale,
+      Tensor upU,
+      Tensor upB,
+      float upScale) {
+    if (gateU != null) {
+      loraUp(gate, gateU, gateB, gateScale);
+    }
+    if (upU != null) {
+      loraUp(up, upU, upB, upScale);
+    }
+    return swigluForProduct(out, gate, up);
+  }
+
+  /**
    * {@link #swigluBackward}, returning {@code dgate} and {@code dup} as products read them (as
    * {@link #swigluForProduct} does for the forward; valid until this thread's next call).
    */
