@@ -304,37 +304,52 @@ public final class GenerationEngine {
       slotsOf.add(slots);
       firstSlots[i] = slots.getFirst();
     }
-    SequenceBatch prefill =
-        SequenceBatch.withCache(prompts, firstSlots, new int[batch.size()], cache);
-    Tensor hidden = model.forward(acts, prefill, cache);
-    // Every new sequence's first token from its prompt's last position: the logits row once per
-    // prompt, copied to one row per sequence of the group, then drawn like decode steps draw.
-    List<Sequence> admitted = new ArrayList<>();
-    for (int i = 0; i < batch.size(); i++) {
-      int[] prompt = prompts.get(i);
-      int lastRow = prefill.attention().queryStart()[i] + prompt.length - 1;
-      Tensor first = ops.rows(logits, admitted.size(), 1);
-      ops.logits(first, ops.rows(hidden, lastRow, 1), model.head().value(), 1f);
-      Group group = groups.get(i);
-      for (int g = 0; g < group.done.length; g++) {
-        int slot = slotsOf.get(i).get(g);
-        Sequence sequence = new Sequence(group, g, slot, tokenizer);
-        slotReaders[slot]++;
-        if (g > 0) {
-          if (sharePrompts) {
+    // Requests whose samples are live; if the backend fails before all are, the rest go back to
+    // the front of the queue with their slots freed, so that abortAll ends them (none is lost).
+    int placed = 0;
+    try {
+      SequenceBatch prefill =
+          SequenceBatch.withCache(prompts, firstSlots, new int[batch.size()], cache);
+      Tensor hidden = model.forward(acts, prefill, cache);
+      // Every new sequence's first token from its prompt's last position: the logits row once per
+      // prompt, copied to one row per sequence of the group, then drawn like decode steps draw.
+      List<Sequence> admitted = new ArrayList<>();
+      for (int i = 0; i < batch.size(); i++) {
+        int[] prompt = prompts.get(i);
+        int lastRow = prefill.attention().queryStart()[i] + prompt.length - 1;
+        Group group = groups.get(i);
+        // The backend's work for this request first, then its samples go live (no call between).
+        int row = admitted.size();
+        Tensor first = ops.rows(logits, row, 1);
+        ops.logits(first, ops.rows(hidden, lastRow, 1), model.head().value(), 1f);
+        for (int g = 1; g < group.done.length; g++) {
+          if (!sharePrompts) {
+            cache.copySlot(ops, firstSlots[i], slotsOf.get(i).get(g), prompt.length);
+          }
+          ops.copy(ops.rows(logits, row + g, 1), first);
+        }
+        for (int g = 0; g < group.done.length; g++) {
+          int slot = slotsOf.get(i).get(g);
+          Sequence sequence = new Sequence(group, g, slot, tokenizer);
+          slotReaders[slot]++;
+          if (g > 0 && sharePrompts) {
             sequence.promptSlot = firstSlots[i];
             slotReaders[firstSlots[i]]++;
-          } else {
-            cache.copySlot(ops, firstSlots[i], slot, prompt.length);
           }
-          ops.copy(ops.rows(logits, admitted.size(), 1), first);
+          sequence.cached = prompt.length;
+          live.add(sequence);
+          admitted.add(sequence);
         }
-        sequence.cached = prompt.length;
-        live.add(sequence);
-        admitted.add(sequence);
+        placed++;
       }
+      drawTokens(admitted, ops.rows(logits, 0, admitted.size()), new long[1]);
+    } catch (RuntimeException e) {
+      for (int i = batch.size() - 1; i >= placed; i--) {
+        freeSlots.addAll(slotsOf.get(i));
+        queue.addFirst(batch.get(i));
+      }
+      throw e;
     }
-    drawTokens(admitted, ops.rows(logits, 0, admitted.size()), new long[1]);
     return tokens;
   }
 

@@ -282,6 +282,47 @@ class GenerationEngineTest {
     assertTrue(ended > 0 && ended < 18, ended + " of 18 samples ended at EOS");
   }
 
+  /**
+   * A backend failure during admission loses no request: abortAll ends every submitted one
+   * (aborted, so its caller learns of it), their slots come back, and later requests run.
+   */
+  @Test
+  void aFailedAdmissionLosesNoRequest() {
+    Ops real = new Nd4jOps();
+    boolean[] failing = {true};
+    Ops flaky =
+        (Ops)
+            java.lang.reflect.Proxy.newProxyInstance(
+                Ops.class.getClassLoader(),
+                new Class<?>[] {Ops.class},
+                (proxy, method, args) -> {
+                  if (failing[0] && method.getName().startsWith("attention")) {
+                    throw new IllegalStateException("backend fault for the test");
+                  }
+                  try {
+                    return method.invoke(real, args);
+                  } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    GenerationEngine engine =
+        new GenerationEngine(Decoder.random(SMALL, flaky, 1, 0.3), 6, 32, 64, new int[0], null);
+    SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 4, List.of(), 3);
+    Map<String, RolloutGroup> ended = new HashMap<>();
+    for (SampleRequest r : requests(2, 3, params)) {
+      engine.submit(r, g -> ended.put(g.requestId(), g));
+    }
+    assertThrows(IllegalStateException.class, engine::step);
+    engine.abortAll();
+    assertEquals(2, ended.size(), "requests ended after the failure");
+    for (RolloutGroup group : ended.values()) {
+      group.completions().forEach(c -> assertEquals(FinishReason.ABORTED, c.finishReason()));
+    }
+    failing[0] = false;
+    Map<String, RolloutGroup> later = generate(engine, requests(2, 3, params));
+    later.values().forEach(g -> g.completions().forEach(c -> assertEquals(4, c.tokens().length)));
+  }
+
   private static Map<String, RolloutGroup> generateSharing(
       boolean share, List<SampleRequest> requests) {
     String before = System.getProperty("rl.sampler.sharePrompts");
