@@ -21,14 +21,15 @@ else
   MAIN="-Drl.bench.warmup=false -Drl.bench.repeats=1 rl.sampler.SamplerBenchmark $SHAPE ${PROMPT:-128} ${NEW:-16} 8 ${SEQUENCES:-256}"
 fi
 if [ -n "${KERNELS:-}" ]; then
-  "$NCU" ${NCU_FLAGS:---clock-control none --cache-control none} -k "regex:$KERNELS" \
+  "$NCU" ${NCU_FLAGS---clock-control none --cache-control none} -k "regex:$KERNELS" \
     --launch-skip "${SKIP:-64}" --launch-count "${COUNT:-6}" --section SpeedOfLight \
     --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats \
     "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" $MAIN > "$LOGS/ncu-detail.txt" 2>&1
+  code=$?
   grep -E "^  [a-z_]+.*\(|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\)|Registers Per|Shared Memory Config|Dynamic Shared|Theoretical Occ|Achieved Occ|Block Limit|Warp Cycles Per Issued|Issued Warp|No Eligible|Active Warps Per|Eligible Warps" "$LOGS/ncu-detail.txt"
-  exit 0
+  exit $code
 fi
-"$NCU" ${NCU_FLAGS:---clock-control none --cache-control none} --metrics gpu__time_duration.sum --csv --print-units base \
+"$NCU" ${NCU_FLAGS---clock-control none --cache-control none} --metrics gpu__time_duration.sum --csv --print-units base \
   "$JAVA" $FLAGS -Drl.backend=cuda -cp "$CP" \
   $MAIN > "$LOGS/ncu-$WHAT.csv" 2> "$LOGS/ncu-$WHAT.err"
 tail -n 3 "$LOGS/ncu-$WHAT.err"

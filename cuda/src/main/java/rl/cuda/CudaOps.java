@@ -1080,6 +1080,7 @@ public final class CudaOps implements Ops {
               && i < bs.size()
               && y.rows() == ys.get(0).rows()
               && y.rows() > 0
+              && y.cols() > 0
               && loraUpKernelFits(y, bs.get(i));
     }
     if (!together || scales.length != count || us.size() != count || bs.size() != count) {
@@ -1761,6 +1762,21 @@ public final class CudaOps implements Ops {
     long seq = layout(batch);
     String keyTiles = keyTileKernel(keys, values, grid, headSize);
     long blocks = (long) maxQueries * numKvHeads * grid.chunks() * batch.sequences();
+    // The key-tile kernels have their head size built in; their tiles are staged in dynamic
+    // shared memory, in a layout that fits this GPU's per-block limit (else the rows kernel).
+    KeyTileLayout layout =
+        keyTiles == null
+            ? null
+            : KeyTileLayout.choose(
+                blocks < keyTileFewBlocks ? 8 : keyTileWarps,
+                keyTileStages,
+                keyTiles.startsWith("attention_mma")
+                    ? 2 * 2 * 32 * (headSize + 8) // MMA_STAGE(HD) bf16
+                    : 2 * (32 * (headSize + 8) + 32 * headSize), // KEY_TILE_STAGE(HD) bf16
+                cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES);
+    if (layout == null) {
+      keyTiles = null;
+    }
     Kernels.Args args =
         kernels
             .args()
@@ -1787,28 +1803,40 @@ public final class CudaOps implements Ops {
           args);
       return false;
     }
-    // The key-tile kernel has its head size built in; its tiles are staged in dynamic shared
-    // memory, two per warp (double-buffered) where that fits the GPU's per-block limit.
-    int warps = blocks < keyTileFewBlocks ? 8 : keyTileWarps;
-    int stageBytes =
-        keyTiles.startsWith("attention_mma")
-            ? 2 * 2 * 32 * (headSize + 8) // MMA_STAGE(HD) bf16
-            : 2 * (32 * (headSize + 8) + 32 * headSize); // KEY_TILE_STAGE(HD) bf16
-    boolean twoFit = warps * 2L * stageBytes <= KEY_TILE_TWO_STAGE_BYTES;
-    int stages = keyTileStages > 1 && twoFit ? 2 : 1;
-    if (warps * (long) stages * stageBytes > cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES) {
-      throw new IllegalStateException(
-          keyTiles + " needs more shared memory than " + cuda + " has for a block");
-    }
     kernels.launch(
         keyTiles,
         maxQueries,
         numKvHeads * grid.chunks(),
         batch.sequences(),
-        32 * warps,
-        warps * stages * stageBytes,
-        args.i32(stages).ptr(out16 == null ? 0 : out16.address()));
+        32 * layout.warps(),
+        layout.sharedBytes(),
+        args.i32(layout.stages()).ptr(out16 == null ? 0 : out16.address()));
     return out16 != null;
+  }
+
+  /**
+   * Warps a block and tiles staged a warp for the key-tile kernels, and the dynamic shared memory
+   * that takes ({@code warps · stages · stageBytes}).
+   */
+  record KeyTileLayout(int warps, int stages, int sharedBytes) {
+    /**
+     * The wanted layout, two stages only within {@link #KEY_TILE_TWO_STAGE_BYTES}; where that
+     * exceeds {@code limit} (GPUs with less shared memory a block than the H100's 227 KB), one
+     * stage, then half the warps each time; null where not even one warp fits.
+     */
+    static KeyTileLayout choose(int warps, int stagesWanted, int stageBytes, long limit) {
+      int stages = stagesWanted > 1 && warps * 2L * stageBytes <= KEY_TILE_TWO_STAGE_BYTES ? 2 : 1;
+      while (warps * (long) stages * stageBytes > limit) {
+        if (stages > 1) {
+          stages = 1;
+        } else if (warps > 1) {
+          warps /= 2;
+        } else {
+          return null;
+        }
+      }
+      return new KeyTileLayout(warps, stages, warps * stages * stageBytes);
+    }
   }
 
   /**

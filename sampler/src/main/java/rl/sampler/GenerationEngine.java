@@ -304,16 +304,16 @@ public final class GenerationEngine {
       slotsOf.add(slots);
       firstSlots[i] = slots.getFirst();
     }
-    // Requests whose samples are live; if the backend fails before all are, the rest go back to
-    // the front of the queue with their slots freed, so that abortAll ends them (none is lost).
-    int placed = 0;
+    // If the backend fails before the first tokens are drawn, the whole batch goes back to the
+    // front of the queue (samples made live leave again, every slot is freed), so that abortAll,
+    // or a later step, ends them: none is lost and none stays live without a token.
+    List<Sequence> admitted = new ArrayList<>();
     try {
       SequenceBatch prefill =
           SequenceBatch.withCache(prompts, firstSlots, new int[batch.size()], cache);
       Tensor hidden = model.forward(acts, prefill, cache);
       // Every new sequence's first token from its prompt's last position: the logits row once per
       // prompt, copied to one row per sequence of the group, then drawn like decode steps draw.
-      List<Sequence> admitted = new ArrayList<>();
       for (int i = 0; i < batch.size(); i++) {
         int[] prompt = prompts.get(i);
         int lastRow = prefill.attention().queryStart()[i] + prompt.length - 1;
@@ -340,12 +340,22 @@ public final class GenerationEngine {
           live.add(sequence);
           admitted.add(sequence);
         }
-        placed++;
       }
       drawTokens(admitted, ops.rows(logits, 0, admitted.size()), new long[1]);
     } catch (RuntimeException e) {
-      for (int i = batch.size() - 1; i >= placed; i--) {
-        freeSlots.addAll(slotsOf.get(i));
+      for (Sequence s : admitted) {
+        live.remove(s);
+        release(s.slot);
+        if (s.promptSlot >= 0) {
+          release(s.promptSlot);
+        }
+      }
+      for (int i = batch.size() - 1; i >= 0; i--) {
+        for (int slot : slotsOf.get(i)) {
+          if (slotReaders[slot] == 0 && !freeSlots.contains(slot)) {
+            freeSlots.add(slot); // never made live
+          }
+        }
         queue.addFirst(batch.get(i));
       }
       throw e;

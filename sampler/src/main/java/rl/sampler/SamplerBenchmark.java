@@ -102,7 +102,7 @@ public final class SamplerBenchmark {
           args[0],
           g,
           prompts * g,
-          sorted.get(sorted.size() / 2),
+          (sorted.get((sorted.size() - 1) / 2) + sorted.get(sorted.size() / 2)) / 2,
           sorted.size(),
           sorted.getFirst(),
           sorted.getLast(),

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import rl.core.config.LoraConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.messages.AdapterUpdate;
@@ -283,11 +285,14 @@ class GenerationEngineTest {
   }
 
   /**
-   * A backend failure during admission loses no request: abortAll ends every submitted one
-   * (aborted, so its caller learns of it), their slots come back, and later requests run.
+   * A backend failure during admission, in the prefill or after the samples were placed (drawing
+   * their first tokens), loses no request and leaves no sample live without a token: the next
+   * working steps admit them again, or abortAll ends them (aborted, so their callers learn of it);
+   * their slots come back, and later requests run.
    */
-  @Test
-  void aFailedAdmissionLosesNoRequest() {
+  @ParameterizedTest
+  @ValueSource(strings = {"attention", "sampleTokens"})
+  void aFailedAdmissionLosesNoRequest(String failingCall) {
     Ops real = new Nd4jOps();
     boolean[] failing = {true};
     Ops flaky =
@@ -296,7 +301,7 @@ class GenerationEngineTest {
                 Ops.class.getClassLoader(),
                 new Class<?>[] {Ops.class},
                 (proxy, method, args) -> {
-                  if (failing[0] && method.getName().startsWith("attention")) {
+                  if (failing[0] && method.getName().startsWith(failingCall)) {
                     throw new IllegalStateException("backend fault for the test");
                   }
                   try {
@@ -308,14 +313,26 @@ class GenerationEngineTest {
     GenerationEngine engine =
         new GenerationEngine(Decoder.random(SMALL, flaky, 1, 0.3), 6, 32, 64, new int[0], null);
     SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 4, List.of(), 3);
+    // A failed step, then steps that work: the same requests are admitted again and finish.
     Map<String, RolloutGroup> ended = new HashMap<>();
     for (SampleRequest r : requests(2, 3, params)) {
       engine.submit(r, g -> ended.put(g.requestId(), g));
     }
     assertThrows(IllegalStateException.class, engine::step);
-    engine.abortAll();
+    failing[0] = false;
+    engine.runUntilIdle();
     assertEquals(2, ended.size(), "requests ended after the failure");
-    for (RolloutGroup group : ended.values()) {
+    ended.values().forEach(g -> g.completions().forEach(c -> assertEquals(4, c.tokens().length)));
+    // A failed step, then abortAll (what the sampler verticle does): every request ends aborted.
+    Map<String, RolloutGroup> aborted = new HashMap<>();
+    for (SampleRequest r : requests(2, 3, params)) {
+      engine.submit(r, g -> aborted.put(g.requestId(), g));
+    }
+    failing[0] = true;
+    assertThrows(IllegalStateException.class, engine::step);
+    engine.abortAll();
+    assertEquals(2, aborted.size(), "requests ended by abortAll");
+    for (RolloutGroup group : aborted.values()) {
       group.completions().forEach(c -> assertEquals(FinishReason.ABORTED, c.finishReason()));
     }
     failing[0] = false;

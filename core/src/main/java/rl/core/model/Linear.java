@@ -168,7 +168,7 @@ public final class Linear {
 
     /**
      * {@link Ops#swigluForProductWithLoraUps} of {@code gate} and {@code up} with their deferred
-     * terms (a forward no backward reads), after adding any others; then forgets them all.
+     * terms (a forward no backward reads), then adds any others; then forgets them all.
      */
     Tensor swigluForProduct(Ops ops, Tensor out, Tensor gate, Tensor up) {
       int g = indexOf(gate);
