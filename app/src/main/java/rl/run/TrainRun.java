@@ -225,7 +225,18 @@ public final class TrainRun {
       Promise<Integer> finished = Promise.promise();
       coordinator =
           new RunCoordinator(config, problems, prompts, checkpoints, firstStep, onStep, finished);
-      await(vertx.deployVerticle(new SamplerVerticle(engine)));
+      await(
+          vertx.deployVerticle(
+              new SamplerVerticle(
+                  engine,
+                  e ->
+                      finished.tryFail(
+                          new IllegalStateException(
+                              "the sampler failed "
+                                  + SamplerVerticle.MAX_FAILED_STEPS
+                                  + " steps in a row (their requests were aborted); last error: "
+                                  + e,
+                              e)))));
       await(vertx.deployVerticle(new RewardVerticle(pipeline, byId, encoder.tokenizer(), eos)));
       await(
           vertx.deployVerticle(
@@ -235,7 +246,13 @@ public final class TrainRun {
                   config.training().syncEvery(),
                   config.training().maxPolicyLag())));
       await(vertx.deployVerticle(coordinator));
-      int last = finished.future().toCompletionStage().toCompletableFuture().get();
+      int last;
+      try {
+        last = finished.future().toCompletionStage().toCompletableFuture().get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        recorder.close();
+        throw e.getCause() instanceof Exception cause ? cause : e;
+      }
       recorder.close();
       console.println("rl: run finished at step " + last + "; " + runDir + drawCurve(runDir));
       return last;

@@ -38,8 +38,26 @@ public final class SamplerVerticle extends VerticleBase {
   private EngineStats.Snapshot lastSnapshot;
   private long lastSnapshotNanos;
 
+  /** Failed steps in a row after which a sampler with a give-up handler stops. */
+  public static final int MAX_FAILED_STEPS = 3;
+
+  private final java.util.function.Consumer<RuntimeException> onGiveUp;
+
+  /** A sampler that keeps going after failed steps (each one's requests end aborted). */
   public SamplerVerticle(GenerationEngine engine) {
+    this(engine, null);
+  }
+
+  /**
+   * A sampler that, after {@link #MAX_FAILED_STEPS} failed steps in a row (each one's requests end
+   * aborted), stops and hands the last failure to {@code onGiveUp} (on its compute thread): a fault
+   * that repeats every step, such as a backend that cannot launch a kernel, ends the run instead of
+   * producing aborted groups forever.
+   */
+  public SamplerVerticle(
+      GenerationEngine engine, java.util.function.Consumer<RuntimeException> onGiveUp) {
     this.engine = engine;
+    this.onGiveUp = onGiveUp;
   }
 
   @Override
@@ -93,10 +111,12 @@ public final class SamplerVerticle extends VerticleBase {
   }
 
   private void computeLoop() {
+    int failedInARow = 0;
     while (running) {
       try {
         if (engine.busy()) {
           engine.step();
+          failedInARow = 0;
         } else {
           wake.tryAcquire(100, TimeUnit.MILLISECONDS);
         }
@@ -107,6 +127,12 @@ public final class SamplerVerticle extends VerticleBase {
         // A failed step (bad update, numerical fault) must not silently stop sampling.
         LOG.error("sampler step failed; aborting in-flight requests", e);
         engine.abortAll();
+        if (onGiveUp != null && ++failedInARow >= MAX_FAILED_STEPS) {
+          LOG.error("sampler stops after {} failed steps in a row", failedInARow);
+          running = false;
+          onGiveUp.accept(e);
+          return;
+        }
       }
     }
   }

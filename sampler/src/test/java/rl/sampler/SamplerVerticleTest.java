@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import rl.core.config.LoraConfig;
 import rl.core.lora.LoraAdapter;
 import rl.core.messages.AdapterUpdate;
+import rl.core.messages.FinishReason;
 import rl.core.messages.MessageCodecs;
 import rl.core.messages.RolloutGroup;
 import rl.core.messages.SampleRequest;
@@ -30,6 +31,7 @@ import rl.core.model.HfModelConfig;
 import rl.core.model.Parameter;
 import rl.core.safetensors.FloatTensor;
 import rl.core.tensor.Nd4jOps;
+import rl.core.tensor.Ops;
 
 class SamplerVerticleTest {
   @Test
@@ -137,6 +139,59 @@ class SamplerVerticleTest {
     } finally {
       vertx.close().await(30, TimeUnit.SECONDS);
       vertxLog.removeHandler(capture);
+    }
+  }
+
+  /**
+   * A fault on every step: each failed step's requests end aborted, and after MAX_FAILED_STEPS in a
+   * row the sampler stops and hands the fault to its give-up handler (a run then ends with it).
+   */
+  @Test
+  void aFaultOnEveryStepEndsInTheGiveUpHandler() throws Exception {
+    Ops real = new Nd4jOps();
+    Ops broken =
+        (Ops)
+            java.lang.reflect.Proxy.newProxyInstance(
+                Ops.class.getClassLoader(),
+                new Class<?>[] {Ops.class},
+                (proxy, method, args) -> {
+                  if (method.getName().startsWith("attention")) {
+                    throw new IllegalStateException("kernel launch failed (test)");
+                  }
+                  try {
+                    return method.invoke(real, args);
+                  } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    Decoder model = Decoder.random(HfModelConfig.llama(32, 48, 2, 4, 2, 31), broken, 1, 0.3);
+    GenerationEngine engine = new GenerationEngine(model, 8, 64, 64, new int[0], null);
+    java.util.concurrent.CompletableFuture<RuntimeException> gaveUp =
+        new java.util.concurrent.CompletableFuture<>();
+    Vertx vertx = Vertx.vertx();
+    try {
+      MessageCodecs.register(vertx.eventBus());
+      java.util.concurrent.BlockingQueue<RolloutGroup> rollouts =
+          new java.util.concurrent.LinkedBlockingQueue<>();
+      vertx
+          .eventBus()
+          .<RolloutGroup>consumer(SamplerVerticle.ROLLOUTS, m -> rollouts.add(m.body()))
+          .completion()
+          .await(10, TimeUnit.SECONDS);
+      vertx
+          .deployVerticle(new SamplerVerticle(engine, gaveUp::complete))
+          .await(10, TimeUnit.SECONDS);
+      for (int step = 0; step < SamplerVerticle.MAX_FAILED_STEPS; step++) {
+        assertFalse(gaveUp.isDone(), "gave up after " + step + " failed steps");
+        vertx.eventBus().send(SamplerVerticle.REQUESTS, request("r" + step, step));
+        RolloutGroup group = rollouts.poll(30, TimeUnit.SECONDS);
+        assertEquals("r" + step, group.requestId());
+        group.completions().forEach(c -> assertEquals(FinishReason.ABORTED, c.finishReason()));
+      }
+      RuntimeException fault = gaveUp.get(30, TimeUnit.SECONDS);
+      assertTrue(fault.getMessage().contains("kernel launch failed"), fault.getMessage());
+    } finally {
+      vertx.close().await(30, TimeUnit.SECONDS);
     }
   }
 
