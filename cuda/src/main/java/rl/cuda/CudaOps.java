@@ -1072,18 +1072,22 @@ public final class CudaOps implements Ops {
       java.util.List<Tensor> bs,
       float[] scales) {
     int count = ys.size();
-    boolean together = count >= 2 && count <= LORA_UP_MANY && loraUpsTogether;
+    boolean together =
+        count >= 2
+            && count <= LORA_UP_MANY
+            && loraUpsTogether
+            && us.size() == count
+            && bs.size() == count
+            && scales.length == count;
     for (int i = 0; i < count && together; i++) {
       Tensor y = ys.get(i);
       together =
-          i < us.size()
-              && i < bs.size()
-              && y.rows() == ys.get(0).rows()
+          y.rows() == ys.get(0).rows()
               && y.rows() > 0
               && y.cols() > 0
               && loraUpKernelFits(y, bs.get(i));
     }
-    if (!together || scales.length != count || us.size() != count || bs.size() != count) {
+    if (!together) {
       Ops.super.loraUps(ys, us, bs, scales); // checks the counts; one launch each
       return;
     }

@@ -345,10 +345,7 @@ public final class GenerationEngine {
     } catch (RuntimeException e) {
       for (Sequence s : admitted) {
         live.remove(s);
-        release(s.slot);
-        if (s.promptSlot >= 0) {
-          release(s.promptSlot);
-        }
+        releaseSlots(s);
       }
       for (int i = batch.size() - 1; i >= 0; i--) {
         for (int slot : slotsOf.get(i)) {
@@ -519,10 +516,7 @@ public final class GenerationEngine {
 
   private void finish(Sequence s, FinishReason reason) {
     live.remove(s);
-    release(s.slot);
-    if (s.promptSlot >= 0) {
-      release(s.promptSlot);
-    }
+    releaseSlots(s);
     s.group.done[s.index] =
         new Completion(
             Arrays.copyOf(s.tokens, s.generated),
@@ -670,6 +664,14 @@ public final class GenerationEngine {
       updated.add(p);
     }
     return updated;
+  }
+
+  /** A sample that leaves stops reading its own slot and the one holding its prompt. */
+  private void releaseSlots(Sequence s) {
+    release(s.slot);
+    if (s.promptSlot >= 0) {
+      release(s.promptSlot);
+    }
   }
 
   /** One reader fewer for a slot; the last frees it. */

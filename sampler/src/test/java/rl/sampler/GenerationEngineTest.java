@@ -190,24 +190,16 @@ class GenerationEngineTest {
     int[] logitDownloads = {0};
     int[] drawn = {0};
     Ops counting =
-        (Ops)
-            java.lang.reflect.Proxy.newProxyInstance(
-                Ops.class.getClassLoader(),
-                new Class<?>[] {Ops.class},
-                (proxy, method, args) -> {
-                  if (method.getName().equals("download")
-                      && ((Tensor) args[0]).cols() == SMALL.vocabSize()) {
-                    logitDownloads[0]++;
-                  }
-                  if (method.getName().equals("sampleTokens")) {
-                    drawn[0] += ((int[]) args[3]).length;
-                  }
-                  try {
-                    return method.invoke(real, args);
-                  } catch (java.lang.reflect.InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
+        WatchedOps.of(
+            real,
+            (name, args) -> {
+              if (name.equals("download") && ((Tensor) args[0]).cols() == SMALL.vocabSize()) {
+                logitDownloads[0]++;
+              }
+              if (name.equals("sampleTokens")) {
+                drawn[0] += ((int[]) args[3]).length;
+              }
+            });
     GenerationEngine engine =
         new GenerationEngine(Decoder.random(SMALL, counting, 1, 0.3), 6, 32, 64, new int[0], null);
     SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 5, List.of(), 3);
@@ -296,20 +288,13 @@ class GenerationEngineTest {
     Ops real = new Nd4jOps();
     boolean[] failing = {true};
     Ops flaky =
-        (Ops)
-            java.lang.reflect.Proxy.newProxyInstance(
-                Ops.class.getClassLoader(),
-                new Class<?>[] {Ops.class},
-                (proxy, method, args) -> {
-                  if (failing[0] && method.getName().startsWith(failingCall)) {
-                    throw new IllegalStateException("backend fault for the test");
-                  }
-                  try {
-                    return method.invoke(real, args);
-                  } catch (java.lang.reflect.InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
+        WatchedOps.of(
+            real,
+            (name, args) -> {
+              if (failing[0] && name.startsWith(failingCall)) {
+                throw new IllegalStateException("backend fault for the test");
+              }
+            });
     GenerationEngine engine =
         new GenerationEngine(Decoder.random(SMALL, flaky, 1, 0.3), 6, 32, 64, new int[0], null);
     SamplingParams params = new SamplingParams(1.0, 1, 0, 0, 4, List.of(), 3);

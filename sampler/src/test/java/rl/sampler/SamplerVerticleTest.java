@@ -150,20 +150,13 @@ class SamplerVerticleTest {
   void aFaultOnEveryStepEndsInTheGiveUpHandler() throws Exception {
     Ops real = new Nd4jOps();
     Ops broken =
-        (Ops)
-            java.lang.reflect.Proxy.newProxyInstance(
-                Ops.class.getClassLoader(),
-                new Class<?>[] {Ops.class},
-                (proxy, method, args) -> {
-                  if (method.getName().startsWith("attention")) {
-                    throw new IllegalStateException("kernel launch failed (test)");
-                  }
-                  try {
-                    return method.invoke(real, args);
-                  } catch (java.lang.reflect.InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
+        WatchedOps.of(
+            real,
+            (name, args) -> {
+              if (name.startsWith("attention")) {
+                throw new IllegalStateException("kernel launch failed (test)");
+              }
+            });
     Decoder model = Decoder.random(HfModelConfig.llama(32, 48, 2, 4, 2, 31), broken, 1, 0.3);
     GenerationEngine engine = new GenerationEngine(model, 8, 64, 64, new int[0], null);
     java.util.concurrent.CompletableFuture<RuntimeException> gaveUp =
