@@ -313,6 +313,41 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public void ropeIntoCache(
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      List<Tensor> loraYs,
+      List<Tensor> loraUs,
+      List<Tensor> loraBs,
+      float[] loraScales,
+      int headSize,
+      int[] positions,
+      Tensor cos,
+      Tensor sin,
+      Tensor keyCache,
+      Tensor valueCache,
+      int[] cacheRows) {
+    long t = System.nanoTime();
+    ops.ropeIntoCache(
+        q,
+        k,
+        v,
+        loraYs,
+        loraUs,
+        loraBs,
+        loraScales,
+        headSize,
+        positions,
+        cos,
+        sin,
+        keyCache,
+        valueCache,
+        cacheRows);
+    add(Kernel.ROPE, t);
+  }
+
+  @Override
   public void swiglu(Tensor out, Tensor gate, Tensor up) {
     long t = System.nanoTime();
     ops.swiglu(out, gate, up);

@@ -1501,6 +1501,117 @@ public final class CudaOps implements Ops {
             .f32(inverse ? -1f : 1f));
   }
 
+  /** One launch (rope_into_cache) where every adapter is of rank up to 64, else the default. */
+  @Override
+  public synchronized void ropeIntoCache(
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      java.util.List<Tensor> loraYs,
+      java.util.List<Tensor> loraUs,
+      java.util.List<Tensor> loraBs,
+      float[] loraScales,
+      int headSize,
+      int[] positions,
+      Tensor cos,
+      Tensor sin,
+      Tensor keyCache,
+      Tensor valueCache,
+      int[] cacheRows) {
+    int rows = q.rows();
+    // The adapters by the output they add to (views of q, k and v: matched by address).
+    Tensor[] targets = {q, k, v};
+    int[] adapterOf = {-1, -1, -1};
+    boolean fits =
+        loraYs.size() == loraUs.size()
+            && loraYs.size() == loraBs.size()
+            && loraYs.size() == loraScales.length
+            && k.rows() == rows
+            && v.rows() == rows
+            && v.cols() == k.cols()
+            && keyCache.cols() == k.cols()
+            && valueCache.cols() == v.cols()
+            && any(keyCache).bf16 == any(valueCache).bf16
+            && cacheRows.length == rows
+            && positions.length >= rows;
+    for (int i = 0; i < loraYs.size() && fits; i++) {
+      int which = -1;
+      for (int w = 0; w < 3; w++) {
+        if (t(loraYs.get(i)).address() == t(targets[w]).address()
+            && loraYs.get(i).cols() == targets[w].cols()) {
+          which = w;
+        }
+      }
+      fits =
+          which >= 0
+              && adapterOf[which] < 0
+              && loraBs.get(i).cols() <= LORA_MAX_RANK
+              && loraUs.get(i).rows() == rows
+              && loraUs.get(i).cols() == loraBs.get(i).cols()
+              && loraBs.get(i).rows() == targets[which].cols();
+      if (fits) {
+        adapterOf[which] = i;
+      }
+    }
+    if (!fits) {
+      Ops.super.ropeIntoCache(
+          q,
+          k,
+          v,
+          loraYs,
+          loraUs,
+          loraBs,
+          loraScales,
+          headSize,
+          positions,
+          cos,
+          sin,
+          keyCache,
+          valueCache,
+          cacheRows);
+      return;
+    }
+    for (int n = 0; n < rows; n++) {
+      if (positions[n] < 0 || positions[n] >= cos.rows()) {
+        throw new IllegalArgumentException(
+            "position " + positions[n] + " is outside the RoPE table [0, " + cos.rows() + ")");
+      }
+      if (cacheRows[n] < 0 || cacheRows[n] >= keyCache.rows()) {
+        throw new IndexOutOfBoundsException(
+            "row " + cacheRows[n] + " of " + keyCache.shapeString());
+      }
+    }
+    long total = (long) rows * (q.cols() / 2 + k.cols() / 2 + k.cols());
+    if (total == 0) {
+      return;
+    }
+    Kernels.Args args =
+        kernels
+            .args()
+            .ptr(t(q))
+            .ptr(t(k))
+            .ptr(t(v))
+            .ptr(ints(positions))
+            .ptr(t(cos))
+            .ptr(t(sin))
+            .i32(rows)
+            .i32(q.cols())
+            .i32(k.cols())
+            .i32(headSize)
+            .ptr(any(keyCache))
+            .ptr(any(valueCache))
+            .ptr(ints(cacheRows))
+            .i32(any(keyCache).bf16 ? 1 : 0);
+    for (int w = 0; w < 3; w++) {
+      int i = adapterOf[w];
+      args.ptr(i < 0 ? 0L : t(loraUs.get(i)).address())
+          .ptr(i < 0 ? 0L : t(loraBs.get(i)).address())
+          .i32(i < 0 ? 0 : loraBs.get(i).cols())
+          .f32(i < 0 ? 0f : loraScales[i]);
+    }
+    kernels.launch("rope_into_cache", Kernels.gridFor(total, BLOCK), 1, 1, BLOCK, 0, args);
+  }
+
   @Override
   public synchronized void swiglu(Tensor out, Tensor gate, Tensor up) {
     launchSwiglu(out, null, gate, up);

@@ -33,7 +33,7 @@ import org.bytedeco.javacpp.SizeTPointer;
  */
 final class Kernels {
   static final String SOURCE = "kernels.cu";
-  private static final int MAX_ARGS = 24;
+  static final int MAX_ARGS = 32;
 
   private final Cuda cuda;
   private final CUmod_st module = new CUmod_st();

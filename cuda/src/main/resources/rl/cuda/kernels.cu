@@ -392,6 +392,75 @@ extern "C" __global__ void rope(float* x, const int* positions, const float* cos
   }
 }
 
+// A decode step's attention inputs in one launch: q [rows, NH·HS], k and v [rows, NKV·HS] get
+// their adapters' output terms (u [rows, rank], B [cols, rank], scale; u null for none), q and k
+// rotate (RoPE as in rope), and k and v go to cache rows cacheRows[n] of kc and vc (bf16 caches
+// when cache16, else float32). A thread per q pair, k pair or v value of a row.
+struct DecodeLora {
+  const float* u;
+  const float* b;
+  int rank;
+  float scale;
+};
+__device__ __forceinline__ float decode_lora(const DecodeLora& a, i64 row, int col) {
+  if (a.u == nullptr) return 0.0f;
+  float s = 0;
+  for (int r = 0; r < a.rank; r++) s += a.u[row * a.rank + r] * a.b[(i64) col * a.rank + r];
+  return a.scale * s;
+}
+__device__ __forceinline__ void decode_cache_store(void* cache, bool cache16, i64 at, float x) {
+  if (cache16) {
+    reinterpret_cast<bf16*>(cache)[at] = float_to_bf16(x);
+  } else {
+    reinterpret_cast<float*>(cache)[at] = x;
+  }
+}
+extern "C" __global__ void rope_into_cache(float* q, float* k, float* v, const int* positions,
+                                           const float* cosT, const float* sinT, int rows,
+                                           int qCols, int kCols, int headSize, void* kc, void* vc,
+                                           const int* cacheRows, int cache16, const float* qu,
+                                           const float* qb, int qr, float qs, const float* ku,
+                                           const float* kb, int kr, float ks, const float* vu,
+                                           const float* vb, int vr, float vs) {
+  DecodeLora lq{qu, qb, qr, qs}, lk{ku, kb, kr, ks}, lv{vu, vb, vr, vs};
+  int half = headSize / 2;
+  int qPairs = qCols / 2, kPairs = kCols / 2;
+  int perRow = qPairs + kPairs + kCols;
+  i64 total = (i64) rows * perRow;
+  for (i64 e = blockIdx.x * (i64) blockDim.x + threadIdx.x; e < total;
+       e += (i64) gridDim.x * blockDim.x) {
+    int n = (int) (e / perRow);
+    int r = (int) (e % perRow);
+    if (r < qPairs + kPairs) {
+      bool isQ = r < qPairs;
+      int pair = isQ ? r : r - qPairs;
+      int h = pair / half, i = pair % half;
+      int col = h * headSize + i;
+      float* x = isQ ? q : k;
+      const DecodeLora& l = isQ ? lq : lk;
+      i64 at = (i64) n * (isQ ? qCols : kCols) + col;
+      float c = cosT[(i64) positions[n] * half + i];
+      float sn = sinT[(i64) positions[n] * half + i];
+      float a = x[at] + decode_lora(l, n, col);
+      float b = x[at + half] + decode_lora(l, n, col + half);
+      float ra = a * c - b * sn, rb = b * c + a * sn;
+      x[at] = ra;
+      x[at + half] = rb;
+      if (!isQ) {
+        i64 to = (i64) cacheRows[n] * kCols + col;
+        decode_cache_store(kc, cache16, to, ra);
+        decode_cache_store(kc, cache16, to + half, rb);
+      }
+    } else {
+      int col = r - qPairs - kPairs;
+      i64 at = (i64) n * kCols + col;
+      float x = v[at] + decode_lora(lv, n, col);
+      v[at] = x;
+      decode_cache_store(vc, cache16, (i64) cacheRows[n] * kCols + col, x);
+    }
+  }
+}
+
 // out = silu(gate) · up; out16, when not null, gets the same values rounded to bf16 (the copy the
 // next product reads, written here instead of by a separate conversion).
 extern "C" __global__ void swiglu(float* out, bf16* out16, const float* gate, const float* up,

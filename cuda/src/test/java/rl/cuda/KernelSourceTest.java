@@ -57,6 +57,30 @@ class KernelSourceTest {
   }
 
   /**
+   * Every kernel takes no more parameters than {@link Kernels.Args} can pass: a kernel with more
+   * otherwise only fails when first launched on the device.
+   */
+  @Test
+  void everyKernelsParametersFitTheLaunchArguments() {
+    Matcher d =
+        Pattern.compile("extern \"C\" __global__ void (\\w+)\\(([^)]*)\\)")
+            .matcher(Kernels.source());
+    int kernels = 0;
+    while (d.find()) {
+      kernels++;
+      int parameters = d.group(2).isBlank() ? 0 : d.group(2).split(",").length;
+      assertTrue(
+          parameters <= Kernels.MAX_ARGS,
+          d.group(1)
+              + " takes "
+              + parameters
+              + " parameters; launches pass at most "
+              + Kernels.MAX_ARGS);
+    }
+    assertTrue(kernels >= 18, "kernels found: " + kernels);
+  }
+
+  /**
    * The kernels through a host C++ compiler's syntax check (g++ with a shim for CUDA's qualifiers
    * and built-ins): catches type and name errors without NVRTC, which CI lacks. Skipped, with the
    * reason, where no g++ is installed ({@code .ci/run} installs it).

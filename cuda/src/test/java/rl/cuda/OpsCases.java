@@ -306,6 +306,46 @@ final class OpsCases {
     ops.rope(roped, headSize, positions, cos, sin, true);
     out.put("ropeInverse", ops.download(roped));
 
+    // a decode step's attention inputs in one call: adapters on q (rank 1) and v (rank 2) or on
+    // none, RoPE on q and k, k and v into cache rows
+    for (boolean adapters : new boolean[] {true, false}) {
+      Tensor dq = ops.upload(normal(random, 5 * 16), 5, 16);
+      Tensor dk = ops.upload(normal(random, 5 * 8), 5, 8);
+      Tensor dv = ops.upload(normal(random, 5 * 8), 5, 8);
+      Tensor keyCache = ops.zerosCache(20, 8);
+      Tensor valueCache = ops.zerosCache(20, 8);
+      List<Tensor> ys = adapters ? List.of(ops.rows(dq, 0, 5), ops.rows(dv, 0, 5)) : List.of();
+      List<Tensor> us =
+          adapters
+              ? List.of(ops.upload(normal(random, 5), 5, 1), ops.upload(normal(random, 10), 5, 2))
+              : List.of();
+      List<Tensor> bs =
+          adapters
+              ? List.of(ops.upload(normal(random, 16), 16, 1), ops.upload(normal(random, 16), 8, 2))
+              : List.of();
+      float[] scales = adapters ? new float[] {0.7f, 1.3f} : new float[0];
+      ops.ropeIntoCache(
+          dq,
+          dk,
+          dv,
+          ys,
+          us,
+          bs,
+          scales,
+          headSize,
+          new int[] {0, 5, 63, 17, 2},
+          cos,
+          sin,
+          keyCache,
+          valueCache,
+          new int[] {3, 7, 0, 19, 12});
+      String name = "ropeIntoCache" + (adapters ? "" : "NoAdapters");
+      out.put(name + "Q", ops.download(dq));
+      out.put(name + "V", ops.download(dv));
+      out.put("reduced." + name + "Keys", ops.download(keyCache));
+      out.put("reduced." + name + "Values", ops.download(valueCache));
+    }
+
     // swiglu
     Tensor gate = ops.upload(normal(random, 13 * 31), 13, 31);
     Tensor up = ops.upload(normal(random, 13 * 31), 13, 31);

@@ -88,23 +88,41 @@ final class DecoderLayer {
     q.forwardWithAdapterInput(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora, ups);
     k.forwardWithAdapterInput(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora, ups);
     v.forwardWithAdapterInput(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora, ups);
-    ups.add(ops);
     Tensor qq = rows(ops, b.q, n);
     Tensor kk = rows(ops, b.k, n);
-    if (qNorm != null) {
-      ops.rmsnorm(qq, rows(ops, b.qRstd, n), qRaw, qNorm.value(), hs, eps);
-      ops.rmsnorm(kk, rows(ops, b.kRstd, n), kRaw, kNorm.value(), hs, eps);
-    }
     model.ensureRope(maxPosition(batch) + 1);
-    ops.rope(qq, hs, batch.positions(), model.ropeCos, model.ropeSin, false);
-    ops.rope(kk, hs, batch.positions(), model.ropeCos, model.ropeSin, false);
     Tensor keys = kk;
     Tensor values = vv;
-    if (cache != null) {
-      ops.scatterRows(cache.keys(index), batch.cacheRows(), kk);
-      ops.scatterRows(cache.values(index), batch.cacheRows(), vv);
+    if (cache != null && qNorm == null) {
+      // decoding: adapters' terms, RoPE and the cache writes in one call
+      ups.ropeIntoCache(
+          ops,
+          qq,
+          kk,
+          vv,
+          hs,
+          batch.positions(),
+          model.ropeCos,
+          model.ropeSin,
+          cache.keys(index),
+          cache.values(index),
+          batch.cacheRows());
       keys = cache.keys(index);
       values = cache.values(index);
+    } else {
+      ups.add(ops);
+      if (qNorm != null) {
+        ops.rmsnorm(qq, rows(ops, b.qRstd, n), qRaw, qNorm.value(), hs, eps);
+        ops.rmsnorm(kk, rows(ops, b.kRstd, n), kRaw, kNorm.value(), hs, eps);
+      }
+      ops.rope(qq, hs, batch.positions(), model.ropeCos, model.ropeSin, false);
+      ops.rope(kk, hs, batch.positions(), model.ropeCos, model.ropeSin, false);
+      if (cache != null) {
+        ops.scatterRows(cache.keys(index), batch.cacheRows(), kk);
+        ops.scatterRows(cache.values(index), batch.cacheRows(), vv);
+        keys = cache.keys(index);
+        values = cache.values(index);
+      }
     }
     Tensor att = rows(ops, b.attention, n);
     Tensor attProduct =

@@ -196,6 +196,47 @@ public final class Linear {
       return product;
     }
 
+    /**
+     * {@link Ops#ropeIntoCache} of a decode step's q, k and v with their deferred terms (and any
+     * others), then forgets them.
+     */
+    void ropeIntoCache(
+        Ops ops,
+        Tensor q,
+        Tensor k,
+        Tensor v,
+        int headSize,
+        int[] positions,
+        Tensor cos,
+        Tensor sin,
+        Tensor keyCache,
+        Tensor valueCache,
+        int[] cacheRows) {
+      float[] each = new float[scales.size()];
+      for (int i = 0; i < each.length; i++) {
+        each[i] = scales.get(i);
+      }
+      ops.ropeIntoCache(
+          q,
+          k,
+          v,
+          ys,
+          us,
+          bs,
+          each,
+          headSize,
+          positions,
+          cos,
+          sin,
+          keyCache,
+          valueCache,
+          cacheRows);
+      ys.clear();
+      us.clear();
+      bs.clear();
+      scales.clear();
+    }
+
     private int indexOf(Tensor y) {
       for (int i = 0; i < ys.size(); i++) {
         if (ys.get(i) == y) {

@@ -313,6 +313,37 @@ public interface Ops {
    */
   void rope(Tensor x, int headSize, int[] positions, Tensor cos, Tensor sin, boolean inverse);
 
+  /**
+   * A decode step's attention inputs in one call: the q, k and v adapters' output terms ({@link
+   * #loraUps} of {@code loraYs}, each of which is {@code q}, {@code k} or {@code v}; empty lists
+   * for none), {@link #rope} on {@code q} and {@code k}, then {@code k} and {@code v} into rows
+   * {@code cacheRows} of {@code keyCache} and {@code valueCache} ({@link #scatterRows}). A GPU
+   * backend does it in one launch.
+   */
+  default void ropeIntoCache(
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      List<Tensor> loraYs,
+      List<Tensor> loraUs,
+      List<Tensor> loraBs,
+      float[] loraScales,
+      int headSize,
+      int[] positions,
+      Tensor cos,
+      Tensor sin,
+      Tensor keyCache,
+      Tensor valueCache,
+      int[] cacheRows) {
+    if (!loraYs.isEmpty()) {
+      loraUps(loraYs, loraUs, loraBs, loraScales);
+    }
+    rope(q, headSize, positions, cos, sin, false);
+    rope(k, headSize, positions, cos, sin, false);
+    scatterRows(keyCache, cacheRows, k);
+    scatterRows(valueCache, cacheRows, v);
+  }
+
   /** {@code out = silu(gate) · up}, elementwise. */
   void swiglu(Tensor out, Tensor gate, Tensor up);
 
