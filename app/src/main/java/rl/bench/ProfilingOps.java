@@ -23,6 +23,7 @@ public final class ProfilingOps implements Ops {
     FILL,
     COPY,
     SCATTER_ROWS,
+    COPY_COLUMNS,
     /** Matrix products whose inner or output width is at least 9: the model's projections. */
     GEMM,
     /** Matrix products of inner or output width up to 8: LoRA's rank-r factors. */
@@ -206,6 +207,13 @@ public final class ProfilingOps implements Ops {
   }
 
   @Override
+  public void copyColumns(Tensor out, Tensor in, int first) {
+    long t = System.nanoTime();
+    ops.copyColumns(out, in, first);
+    add(Kernel.COPY_COLUMNS, t);
+  }
+
+  @Override
   public void gemm(
       Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, float alpha, float beta) {
     long t = System.nanoTime();
@@ -314,9 +322,13 @@ public final class ProfilingOps implements Ops {
 
   @Override
   public void ropeIntoCache(
+      Tensor qkv,
       Tensor q,
       Tensor k,
       Tensor v,
+      Tensor qBias,
+      Tensor kBias,
+      Tensor vBias,
       List<Tensor> loraYs,
       List<Tensor> loraUs,
       List<Tensor> loraBs,
@@ -330,9 +342,13 @@ public final class ProfilingOps implements Ops {
       int[] cacheRows) {
     long t = System.nanoTime();
     ops.ropeIntoCache(
+        qkv,
         q,
         k,
         v,
+        qBias,
+        kBias,
+        vBias,
         loraYs,
         loraUs,
         loraBs,

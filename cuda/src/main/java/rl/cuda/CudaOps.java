@@ -1504,9 +1504,13 @@ public final class CudaOps implements Ops {
   /** One launch (rope_into_cache) where every adapter is of rank up to 64, else the default. */
   @Override
   public synchronized void ropeIntoCache(
+      Tensor qkv,
       Tensor q,
       Tensor k,
       Tensor v,
+      Tensor qBias,
+      Tensor kBias,
+      Tensor vBias,
       java.util.List<Tensor> loraYs,
       java.util.List<Tensor> loraUs,
       java.util.List<Tensor> loraBs,
@@ -1533,7 +1537,11 @@ public final class CudaOps implements Ops {
             && valueCache.cols() == v.cols()
             && any(keyCache).bf16 == any(valueCache).bf16
             && cacheRows.length == rows
-            && positions.length >= rows;
+            && positions.length >= rows
+            && (qkv == null || qkv.rows() == rows && qkv.cols() == q.cols() + 2 * k.cols())
+            && (qBias == null || qBias.rows() == 1 && qBias.cols() == q.cols())
+            && (kBias == null || kBias.rows() == 1 && kBias.cols() == k.cols())
+            && (vBias == null || vBias.rows() == 1 && vBias.cols() == v.cols());
     for (int i = 0; i < loraYs.size() && fits; i++) {
       int which = -1;
       for (int w = 0; w < 3; w++) {
@@ -1555,9 +1563,13 @@ public final class CudaOps implements Ops {
     }
     if (!fits) {
       Ops.super.ropeIntoCache(
+          qkv,
           q,
           k,
           v,
+          qBias,
+          kBias,
+          vBias,
           loraYs,
           loraUs,
           loraBs,
@@ -1588,9 +1600,13 @@ public final class CudaOps implements Ops {
     Kernels.Args args =
         kernels
             .args()
+            .ptr(qkv == null ? 0L : t(qkv).address())
             .ptr(t(q))
             .ptr(t(k))
             .ptr(t(v))
+            .ptr(qBias == null ? 0L : t(qBias).address())
+            .ptr(kBias == null ? 0L : t(kBias).address())
+            .ptr(vBias == null ? 0L : t(vBias).address())
             .ptr(ints(positions))
             .ptr(t(cos))
             .ptr(t(sin))
@@ -1610,6 +1626,23 @@ public final class CudaOps implements Ops {
           .f32(i < 0 ? 0f : loraScales[i]);
     }
     kernels.launch("rope_into_cache", Kernels.gridFor(total, BLOCK), 1, 1, BLOCK, 0, args);
+  }
+
+  @Override
+  public synchronized void copyColumns(Tensor out, Tensor in, int first) {
+    Tensor.requireColumnBlock(out, in, first);
+    long total = out.size();
+    if (total == 0) {
+      return;
+    }
+    kernels.launch(
+        "copy_columns",
+        Kernels.gridFor(total, BLOCK),
+        1,
+        1,
+        BLOCK,
+        0,
+        kernels.args().ptr(t(out)).ptr(t(in)).i64(total).i32(out.cols()).i32(in.cols()).i32(first));
   }
 
   @Override

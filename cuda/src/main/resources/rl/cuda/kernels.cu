@@ -393,9 +393,11 @@ extern "C" __global__ void rope(float* x, const int* positions, const float* cos
 }
 
 // A decode step's attention inputs in one launch: q [rows, NH·HS], k and v [rows, NKV·HS] get
-// their adapters' output terms (u [rows, rank], B [cols, rank], scale; u null for none), q and k
-// rotate (RoPE as in rope), and k and v go to cache rows cacheRows[n] of kc and vc (bf16 caches
-// when cache16, else float32). A thread per q pair, k pair or v value of a row.
+// their products (from qkv [rows, NH·HS + 2·NKV·HS], one product of the three projections side by
+// side; qkv null: q, k and v hold them already), their biases (null for none) and their adapters'
+// output terms (u [rows, rank], B [cols, rank], scale; u null for none); q and k rotate (RoPE as in
+// rope), and k and v go to cache rows cacheRows[n] of kc and vc (bf16 caches when cache16, else
+// float32). A thread per q pair, k pair or v value of a row.
 struct DecodeLora {
   const float* u;
   const float* b;
@@ -415,7 +417,9 @@ __device__ __forceinline__ void decode_cache_store(void* cache, bool cache16, i6
     reinterpret_cast<float*>(cache)[at] = x;
   }
 }
-extern "C" __global__ void rope_into_cache(float* q, float* k, float* v, const int* positions,
+extern "C" __global__ void rope_into_cache(const float* qkv, float* q, float* k, float* v,
+                                           const float* qBias, const float* kBias,
+                                           const float* vBias, const int* positions,
                                            const float* cosT, const float* sinT, int rows,
                                            int qCols, int kCols, int headSize, void* kc, void* vc,
                                            const int* cacheRows, int cache16, const float* qu,
@@ -423,6 +427,12 @@ extern "C" __global__ void rope_into_cache(float* q, float* k, float* v, const i
                                            const float* kb, int kr, float ks, const float* vu,
                                            const float* vb, int vr, float vs) {
   DecodeLora lq{qu, qb, qr, qs}, lk{ku, kb, kr, ks}, lv{vu, vb, vr, vs};
+  // Where the products are read: the blocks of qkv's rows, or q, k and v themselves.
+  i64 inWidth = qkv ? qCols + 2 * kCols : 0;
+  const float* qIn = qkv ? qkv : q;
+  const float* kIn = qkv ? qkv + qCols : k;
+  const float* vIn = qkv ? qkv + qCols + kCols : v;
+  i64 qInStride = qkv ? inWidth : qCols, kvInStride = qkv ? inWidth : kCols;
   int half = headSize / 2;
   int qPairs = qCols / 2, kPairs = kCols / 2;
   int perRow = qPairs + kPairs + kCols;
@@ -437,12 +447,14 @@ extern "C" __global__ void rope_into_cache(float* q, float* k, float* v, const i
       int h = pair / half, i = pair % half;
       int col = h * headSize + i;
       float* x = isQ ? q : k;
+      const float* in = isQ ? qIn + n * qInStride : kIn + n * kvInStride;
+      const float* bias = isQ ? qBias : kBias;
       const DecodeLora& l = isQ ? lq : lk;
       i64 at = (i64) n * (isQ ? qCols : kCols) + col;
       float c = cosT[(i64) positions[n] * half + i];
       float sn = sinT[(i64) positions[n] * half + i];
-      float a = x[at] + decode_lora(l, n, col);
-      float b = x[at + half] + decode_lora(l, n, col + half);
+      float a = in[col] + (bias ? bias[col] : 0.0f) + decode_lora(l, n, col);
+      float b = in[col + half] + (bias ? bias[col + half] : 0.0f) + decode_lora(l, n, col + half);
       float ra = a * c - b * sn, rb = b * c + a * sn;
       x[at] = ra;
       x[at + half] = rb;
@@ -454,10 +466,20 @@ extern "C" __global__ void rope_into_cache(float* q, float* k, float* v, const i
     } else {
       int col = r - qPairs - kPairs;
       i64 at = (i64) n * kCols + col;
-      float x = v[at] + decode_lora(lv, n, col);
+      float x = vIn[n * kvInStride + col] + (vBias ? vBias[col] : 0.0f) + decode_lora(lv, n, col);
       v[at] = x;
       decode_cache_store(vc, cache16, (i64) cacheRows[n] * kCols + col, x);
     }
+  }
+}
+
+// out [rows, cols] = the cols columns of in [rows, inCols] from column first on.
+extern "C" __global__ void copy_columns(float* out, const float* in, i64 total, int cols,
+                                        int inCols, int first) {
+  for (i64 e = blockIdx.x * (i64) blockDim.x + threadIdx.x; e < total;
+       e += (i64) gridDim.x * blockDim.x) {
+    i64 n = e / cols;
+    out[e] = in[n * inCols + first + e % cols];
   }
 }
 

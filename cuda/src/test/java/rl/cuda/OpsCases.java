@@ -307,11 +307,21 @@ final class OpsCases {
     out.put("ropeInverse", ops.download(roped));
 
     // a decode step's attention inputs in one call: adapters on q (rank 1) and v (rank 2) or on
-    // none, RoPE on q and k, k and v into cache rows
-    for (boolean adapters : new boolean[] {true, false}) {
+    // none, RoPE on q and k, k and v into cache rows; then from one product of the three (qkv
+    // [5, 16 + 8 + 8]) with biases on q, k and v
+    for (String variant : new String[] {"", "NoAdapters", "FromProduct"}) {
+      boolean adapters = !variant.equals("NoAdapters");
+      boolean fromProduct = variant.equals("FromProduct");
       Tensor dq = ops.upload(normal(random, 5 * 16), 5, 16);
       Tensor dk = ops.upload(normal(random, 5 * 8), 5, 8);
       Tensor dv = ops.upload(normal(random, 5 * 8), 5, 8);
+      Tensor qkv = fromProduct ? ops.upload(normal(random, 5 * 32), 5, 32) : null;
+      Tensor[] biases = new Tensor[3];
+      if (fromProduct) {
+        biases[0] = ops.upload(normal(random, 16), 1, 16);
+        biases[1] = ops.upload(normal(random, 8), 1, 8);
+        biases[2] = ops.upload(normal(random, 8), 1, 8);
+      }
       Tensor keyCache = ops.zerosCache(20, 8);
       Tensor valueCache = ops.zerosCache(20, 8);
       List<Tensor> ys = adapters ? List.of(ops.rows(dq, 0, 5), ops.rows(dv, 0, 5)) : List.of();
@@ -325,9 +335,13 @@ final class OpsCases {
               : List.of();
       float[] scales = adapters ? new float[] {0.7f, 1.3f} : new float[0];
       ops.ropeIntoCache(
+          qkv,
           dq,
           dk,
           dv,
+          biases[0],
+          biases[1],
+          biases[2],
           ys,
           us,
           bs,
@@ -339,12 +353,17 @@ final class OpsCases {
           keyCache,
           valueCache,
           new int[] {3, 7, 0, 19, 12});
-      String name = "ropeIntoCache" + (adapters ? "" : "NoAdapters");
+      String name = "ropeIntoCache" + variant;
       out.put(name + "Q", ops.download(dq));
+      out.put(name + "K", ops.download(dk));
       out.put(name + "V", ops.download(dv));
       out.put("reduced." + name + "Keys", ops.download(keyCache));
       out.put("reduced." + name + "Values", ops.download(valueCache));
     }
+    Tensor sideBySide = ops.upload(normal(random, 7 * 30), 7, 30);
+    Tensor block = poisoned(ops, 7, 11);
+    ops.copyColumns(block, sideBySide, 13);
+    out.put("copyColumns", ops.download(block));
 
     // swiglu
     Tensor gate = ops.upload(normal(random, 13 * 31), 13, 31);

@@ -46,7 +46,7 @@ public final class Activations {
     }
     layers = new LayerBuffers[layerCount];
     for (int l = 0; l < layerCount; l++) {
-      layers[l] = new LayerBuffers(ops, config, capacity, rank);
+      layers[l] = new LayerBuffers(ops, config, capacity, rank, training);
     }
     finalRstd = ops.zeros(capacity, 1);
     hidden = ops.zeros(capacity, c);
@@ -78,6 +78,7 @@ public final class Activations {
   static final class LayerBuffers {
     final Tensor norm1Rstd; // [N, 1]
     final Tensor norm1Out; // [N, C]  input of q/k/v projections
+    final Tensor qkv; // [N, NH·HS + 2·NKV·HS] q, k and v's one product (decoding); null in training
     final Tensor qRaw; // [N, NH·HS] q projection output
     final Tensor q; // [N, NH·HS] after q-norm (Qwen3) and RoPE; same tensor as qRaw otherwise
     final Tensor qRstd; // [N, NH]
@@ -95,13 +96,14 @@ public final class Activations {
     final Tensor mlpHidden; // [N, I] silu(gate) · up, input of down_proj
     final Tensor[] loraU; // per projection kind: [N, r] = x · Aᵀ
 
-    LayerBuffers(Ops ops, HfModelConfig config, int n, int rank) {
+    LayerBuffers(Ops ops, HfModelConfig config, int n, int rank, boolean training) {
       int c = config.hiddenSize();
       int qWidth = config.numHeads() * config.headDim();
       int kvWidth = config.numKvHeads() * config.headDim();
       int i = config.intermediateSize();
       norm1Rstd = ops.zeros(n, 1);
       norm1Out = ops.zeros(n, c);
+      qkv = training || config.qkNorm() ? null : ops.zeros(n, qWidth + 2 * kvWidth);
       qRaw = ops.zeros(n, qWidth);
       kRaw = ops.zeros(n, kvWidth);
       if (config.qkNorm()) {

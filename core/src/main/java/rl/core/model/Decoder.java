@@ -117,7 +117,14 @@ public final class Decoder {
       }
       copies[i] =
           new DecoderLayer(
-              l.index, l.inputNorm, l.postAttentionNorm, l.qNorm, l.kNorm, projections);
+              l.index,
+              l.inputNorm,
+              l.postAttentionNorm,
+              l.qNorm,
+              l.kNorm,
+              projections,
+              l.qkvWeight,
+              l.qkvViews());
     }
     return new Decoder(ops, config, embedding, copies, finalNorm, lmHead);
   }
@@ -182,19 +189,32 @@ public final class Decoder {
         {qWidth, c}, {kvWidth, c}, {kvWidth, c}, {c, qWidth}, {mlp, c}, {mlp, c}, {c, mlp}
       };
       Linear[] projections = new Linear[7];
+      // q, k and v's weights go into one tensor, each a row block of it (DecoderLayer.qkvWeight)
+      String[] modules = new String[7];
+      float[][] qkvData = new float[3][];
       for (int i = 0; i < 7; i++) {
-        String kind = DecoderLayer.KINDS.get(i);
-        String module = p + (i < 4 ? "self_attn." : "mlp.") + kind;
+        modules[i] = p + (i < 4 ? "self_attn." : "mlp.") + DecoderLayer.KINDS.get(i);
+        if (i < 3) {
+          qkvData[i] = source.read(modules[i] + ".weight", shapes[i][0], shapes[i][1]);
+        }
+      }
+      Tensor qkvWeight = ops.uploadWeight(concat(qkvData), qWidth + 2 * kvWidth, c);
+      List<Tensor> qkvViews =
+          List.of(
+              ops.rows(qkvWeight, 0, qWidth),
+              ops.rows(qkvWeight, qWidth, kvWidth),
+              ops.rows(qkvWeight, qWidth + kvWidth, kvWidth));
+      for (int i = 0; i < 7; i++) {
+        String module = modules[i];
         Parameter bias =
             config.attentionBias() && i < 3
                 ? param(ops, source, module + ".bias", 1, shapes[i][0])
                 : null;
-        projections[i] =
-            new Linear(
-                module,
-                kind,
-                param(ops, source, module + ".weight", shapes[i][0], shapes[i][1]),
-                bias);
+        Parameter weight =
+            i < 3
+                ? new Parameter(module + ".weight", qkvViews.get(i))
+                : param(ops, source, module + ".weight", shapes[i][0], shapes[i][1]);
+        projections[i] = new Linear(module, DecoderLayer.KINDS.get(i), weight, bias);
       }
       layers[l] =
           new DecoderLayer(
@@ -203,12 +223,28 @@ public final class Decoder {
               param(ops, source, p + "post_attention_layernorm.weight", 1, c),
               config.qkNorm() ? param(ops, source, p + "self_attn.q_norm.weight", 1, hs) : null,
               config.qkNorm() ? param(ops, source, p + "self_attn.k_norm.weight", 1, hs) : null,
-              projections);
+              projections,
+              qkvWeight,
+              qkvViews);
     }
     Parameter finalNorm = param(ops, source, "model.norm.weight", 1, c);
     Parameter lmHead =
         config.tieWordEmbeddings() ? embedding : param(ops, source, "lm_head.weight", vocab, c);
     return new Decoder(ops, config, embedding, layers, finalNorm, lmHead);
+  }
+
+  private static float[] concat(float[][] parts) {
+    int length = 0;
+    for (float[] part : parts) {
+      length += part.length;
+    }
+    float[] all = new float[length];
+    int at = 0;
+    for (float[] part : parts) {
+      System.arraycopy(part, 0, all, at, part.length);
+      at += part.length;
+    }
+    return all;
   }
 
   /**

@@ -28,6 +28,17 @@ final class DecoderLayer {
   final Linear up; // [I, C]
   final Linear down; // [C, I]
 
+  /**
+   * q, k and v's weights as row blocks of one tensor {@code [NH·HS + 2·NKV·HS, C]}, so that a
+   * decode step forms the three products in one (a wider product runs nearer the GPU's memory
+   * bandwidth than three narrow ones); null where they are separate tensors. {@link #qkvViews} are
+   * the views the three weights were given: a weight replaced since (a merged adapter, a restored
+   * checkpoint) turns the fused product off.
+   */
+  final Tensor qkvWeight;
+
+  private final List<Tensor> qkvViews;
+
   DecoderLayer(
       int index,
       Parameter inputNorm,
@@ -35,6 +46,18 @@ final class DecoderLayer {
       Parameter qNorm,
       Parameter kNorm,
       Linear[] projections) {
+    this(index, inputNorm, postAttentionNorm, qNorm, kNorm, projections, null, null);
+  }
+
+  DecoderLayer(
+      int index,
+      Parameter inputNorm,
+      Parameter postAttentionNorm,
+      Parameter qNorm,
+      Parameter kNorm,
+      Linear[] projections,
+      Tensor qkvWeight,
+      List<Tensor> qkvViews) {
     this.index = index;
     this.inputNorm = inputNorm;
     this.postAttentionNorm = postAttentionNorm;
@@ -47,6 +70,19 @@ final class DecoderLayer {
     this.gate = projections[4];
     this.up = projections[5];
     this.down = projections[6];
+    this.qkvWeight = qkvWeight;
+    this.qkvViews = qkvViews;
+  }
+
+  /** Whether q, k and v's weights are still the row blocks of {@link #qkvWeight}. */
+  boolean qkvFused() {
+    return qkvWeight != null
+        && Parameter.holdValues(List.of(q.weight, k.weight, v.weight), qkvViews);
+  }
+
+  /** The views q, k and v's weights were given of {@link #qkvWeight}, or null. */
+  List<Tensor> qkvViews() {
+    return qkvViews;
   }
 
   /** The projections in {@link #KINDS} order. */
@@ -85,21 +121,37 @@ final class DecoderLayer {
     Tensor kRaw = rows(ops, b.kRaw, n);
     Tensor vv = rows(ops, b.v, n);
     Linear.AdapterOutputs ups = new Linear.AdapterOutputs();
-    q.forwardWithAdapterInput(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora, ups);
-    k.forwardWithAdapterInput(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora, ups);
-    v.forwardWithAdapterInput(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora, ups);
+    boolean intoCache = cache != null && qNorm == null;
+    Tensor qkv = null; // q, k and v's one product, when their weights are fused
+    if (intoCache && b.qkv != null && qkvFused()) {
+      qkv = rows(ops, b.qkv, n);
+      ops.gemm(
+          qkv, Linear.productInput(ops, qkvWeight, xn, xnProduct), false, qkvWeight, true, 1f, 0f);
+      q.deferAdapter(qRaw, u(ops, b, 0, n), lora, ups);
+      k.deferAdapter(kRaw, u(ops, b, 1, n), lora, ups);
+      v.deferAdapter(vv, u(ops, b, 2, n), lora, ups);
+    } else {
+      q.forwardWithAdapterInput(ops, qRaw, xn, xnProduct, u(ops, b, 0, n), lora, ups);
+      k.forwardWithAdapterInput(ops, kRaw, xn, xnProduct, u(ops, b, 1, n), lora, ups);
+      v.forwardWithAdapterInput(ops, vv, xn, xnProduct, u(ops, b, 2, n), lora, ups);
+    }
     Tensor qq = rows(ops, b.q, n);
     Tensor kk = rows(ops, b.k, n);
     model.ensureRope(maxPosition(batch) + 1);
     Tensor keys = kk;
     Tensor values = vv;
-    if (cache != null && qNorm == null) {
-      // decoding: adapters' terms, RoPE and the cache writes in one call
+    if (intoCache) {
+      // decoding: the split of the fused product, biases, adapters' terms, RoPE and the cache
+      // writes in one call
       ups.ropeIntoCache(
           ops,
+          qkv,
           qq,
           kk,
           vv,
+          qkv == null ? null : biasOf(q),
+          qkv == null ? null : biasOf(k),
+          qkv == null ? null : biasOf(v),
           hs,
           batch.positions(),
           model.ropeCos,
@@ -272,6 +324,10 @@ final class DecoderLayer {
         inputNorm.value(),
         rows(ops, b.norm1Rstd, n),
         c);
+  }
+
+  private static Tensor biasOf(Linear projection) {
+    return projection.bias == null ? null : projection.bias.value();
   }
 
   private static int maxPosition(SequenceBatch batch) {

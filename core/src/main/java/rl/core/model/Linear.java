@@ -150,6 +150,17 @@ public final class Linear {
   }
 
   /**
+   * Leaves the adapter's output term for {@code y} to {@code ups}, as {@link
+   * #forwardWithAdapterInput} does, where the product itself was formed together with other
+   * projections' (one product of a fused weight).
+   */
+  void deferAdapter(Tensor y, Tensor u, boolean adapterOn, AdapterOutputs ups) {
+    if (adapterOn && loraA != null) {
+      ups.defer(y, u, loraB.value(), loraScale);
+    }
+  }
+
+  /**
    * The output terms {@code y += s · u · Bᵀ} of adapters whose {@code u} is formed, collected from
    * projections that read one input and added by one {@link Ops#loraUps}.
    */
@@ -197,14 +208,18 @@ public final class Linear {
     }
 
     /**
-     * {@link Ops#ropeIntoCache} of a decode step's q, k and v with their deferred terms (and any
-     * others), then forgets them.
+     * {@link Ops#ropeIntoCache} of a decode step's q, k and v (from {@code qkv}, their one product,
+     * when not null) with their deferred terms (and any others), then forgets them.
      */
     void ropeIntoCache(
         Ops ops,
+        Tensor qkv,
         Tensor q,
         Tensor k,
         Tensor v,
+        Tensor qBias,
+        Tensor kBias,
+        Tensor vBias,
         int headSize,
         int[] positions,
         Tensor cos,
@@ -217,9 +232,13 @@ public final class Linear {
         each[i] = scales.get(i);
       }
       ops.ropeIntoCache(
+          qkv,
           q,
           k,
           v,
+          qBias,
+          kBias,
+          vBias,
           ys,
           us,
           bs,
@@ -273,7 +292,12 @@ public final class Linear {
    * multiplied with the float32 input instead, so that the weight is not rounded for the product.
    */
   private Tensor productInput(Ops ops, Tensor input, Tensor converted) {
-    return converted == input || ops.reducedPrecision(weight.value()) ? converted : input;
+    return productInput(ops, weight.value(), input, converted);
+  }
+
+  /** {@link #productInput(Ops, Tensor, Tensor)} for a product with {@code weight}. */
+  static Tensor productInput(Ops ops, Tensor weight, Tensor input, Tensor converted) {
+    return converted == input || ops.reducedPrecision(weight) ? converted : input;
   }
 
   /**

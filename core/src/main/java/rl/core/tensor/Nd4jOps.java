@@ -99,6 +99,18 @@ public final class Nd4jOps implements Ops {
     }
   }
 
+  @Override
+  public void copyColumns(Tensor out, Tensor in, int first) {
+    Tensor.requireColumnBlock(out, in, first);
+    Nd4jTensor o = t(out);
+    Nd4jTensor i = t(in);
+    float[] row = new float[out.cols()];
+    for (int r = 0; r < out.rows(); r++) {
+      i.read(r, first, row, 0, row.length);
+      o.writeRow(r, row);
+    }
+  }
+
   // ---- linear algebra ----
 
   @Override

@@ -314,16 +314,23 @@ public interface Ops {
   void rope(Tensor x, int headSize, int[] positions, Tensor cos, Tensor sin, boolean inverse);
 
   /**
-   * A decode step's attention inputs in one call: the q, k and v adapters' output terms ({@link
-   * #loraUps} of {@code loraYs}, each of which is {@code q}, {@code k} or {@code v}; empty lists
-   * for none), {@link #rope} on {@code q} and {@code k}, then {@code k} and {@code v} into rows
-   * {@code cacheRows} of {@code keyCache} and {@code valueCache} ({@link #scatterRows}). A GPU
-   * backend does it in one launch.
+   * A decode step's attention inputs in one call. With {@code qkv} not null, q, k and v are first
+   * copied out of it ({@code qkv [N, Q + 2·KV]} is one product of the three projections, their
+   * columns side by side: {@link #copyColumns}); with {@code qkv} null they hold their products
+   * already. Then the biases that are not null are added ({@link #addBias}), and the q, k and v
+   * adapters' output terms ({@link #loraUps} of {@code loraYs}, each of which is {@code q}, {@code
+   * k} or {@code v}; empty lists for none); {@link #rope} turns {@code q} and {@code k}, and {@code
+   * k} and {@code v} go into rows {@code cacheRows} of {@code keyCache} and {@code valueCache}
+   * ({@link #scatterRows}). A GPU backend does it in one launch.
    */
   default void ropeIntoCache(
+      Tensor qkv,
       Tensor q,
       Tensor k,
       Tensor v,
+      Tensor qBias,
+      Tensor kBias,
+      Tensor vBias,
       List<Tensor> loraYs,
       List<Tensor> loraUs,
       List<Tensor> loraBs,
@@ -335,6 +342,19 @@ public interface Ops {
       Tensor keyCache,
       Tensor valueCache,
       int[] cacheRows) {
+    if (qkv != null) {
+      Tensor.requireShape("q/k/v product", qkv, q.rows(), q.cols() + k.cols() + v.cols());
+      copyColumns(q, qkv, 0);
+      copyColumns(k, qkv, q.cols());
+      copyColumns(v, qkv, q.cols() + k.cols());
+    }
+    Tensor[] outputs = {q, k, v};
+    Tensor[] biases = {qBias, kBias, vBias};
+    for (int i = 0; i < 3; i++) {
+      if (biases[i] != null) {
+        addBias(outputs[i], biases[i]);
+      }
+    }
     if (!loraYs.isEmpty()) {
       loraUps(loraYs, loraUs, loraBs, loraScales);
     }
@@ -343,6 +363,12 @@ public interface Ops {
     scatterRows(keyCache, cacheRows, k);
     scatterRows(valueCache, cacheRows, v);
   }
+
+  /**
+   * {@code out [N, w] = in [N, ≥ first + w]}'s columns {@code [first, first + w)}: one block of a
+   * product whose output holds several projections side by side.
+   */
+  void copyColumns(Tensor out, Tensor in, int first);
 
   /** {@code out = silu(gate) · up}, elementwise. */
   void swiglu(Tensor out, Tensor gate, Tensor up);

@@ -57,6 +57,22 @@ public interface Tensor {
     }
   }
 
+  /** {@link Ops#copyColumns}'s shapes: {@code out} is a block of {@code in}'s columns. */
+  static void requireColumnBlock(Tensor out, Tensor in, int first) {
+    if (out.rows() != in.rows() || first < 0 || first + out.cols() > in.cols()) {
+      throw new IllegalArgumentException(
+          "copyColumns: columns ["
+              + first
+              + ", "
+              + (first + out.cols())
+              + ") of "
+              + in.shapeString()
+              + " do not fit output "
+              + out.shapeString()
+              + " (expected the same rows and first + width <= the input's columns)");
+    }
+  }
+
   static void requireShape(String what, Tensor t, int rows, int cols) {
     if (t.rows() != rows || t.cols() != cols) {
       throw new IllegalArgumentException(
