@@ -1925,6 +1925,12 @@ public final class CudaOps implements Ops {
     if (layout == null) {
       keyTiles = null;
     }
+    if (keyTiles != null && keyTiles.startsWith("attention_mma") && promptBundles) {
+      if (bundledAttention(
+          out, out16, lse, q, keys, values, seq, batch, numHeads, numKvHeads, headSize, grid)) {
+        return out16 != null;
+      }
+    }
     Kernels.Args args =
         kernels
             .args()
@@ -1960,6 +1966,80 @@ public final class CudaOps implements Ops {
         layout.sharedBytes(),
         args.i32(layout.stages()).ptr(out16 == null ? 0 : out16.address()));
     return out16 != null;
+  }
+
+  /**
+   * Decode attention by {@link PromptBundles} (attention_mma_bundles): where the samples of a
+   * prompt read its cached keys, a block stages them once for up to 16 query heads, which is 16 /
+   * group samples. Returns false, having launched nothing, where that does not apply (prefill, no
+   * shared prompts, a group of more than 8 query heads, no layout that fits).
+   */
+  private boolean bundledAttention(
+      Tensor out,
+      CudaTensor out16,
+      Tensor lse,
+      Tensor q,
+      CudaTensor keys,
+      CudaTensor values,
+      long seq,
+      AttentionBatch batch,
+      int numHeads,
+      int numKvHeads,
+      int headSize,
+      AttentionGrid grid) {
+    int group = numHeads / numKvHeads;
+    if (batch.maxQueries() != 1 || grid.chunks() != 1 || group > 8 || !batch.hasPrefixes()) {
+      return false;
+    }
+    int[] table = PromptBundles.of(batch, 16 / group);
+    KeyTileLayout layout =
+        table == null
+            ? null
+            : KeyTileLayout.choose(
+                bundleWarps,
+                keyTileStages,
+                2 * 2 * 32 * (headSize + 8), // MMA_STAGE(HD) bf16
+                cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES);
+    if (layout == null) {
+      return false;
+    }
+    kernels.launch(
+        headSize == 128 ? "attention_mma_bundles_128" : "attention_mma_bundles_64",
+        1,
+        numKvHeads,
+        batch.sequences(),
+        32 * layout.warps(),
+        layout.sharedBytes(),
+        kernels
+            .args()
+            .ptr(t(out))
+            .ptr(t(lse))
+            .ptr(t(q))
+            .ptr(keys)
+            .ptr(values)
+            .ptr(seq)
+            .i32(batch.sequences())
+            .i32(numHeads)
+            .i32(numKvHeads)
+            .f32(grid.scale())
+            .i32(layout.stages())
+            .ptr(out16 == null ? 0 : out16.address())
+            .ptr(ints(table)));
+    return true;
+  }
+
+  /**
+   * Whether decode attention stages a shared prompt's keys once for the samples reading them
+   * ({@code -Drl.cuda.promptBundles}, default true; tensor-core attention only).
+   */
+  private boolean promptBundles = !"false".equals(System.getProperty("rl.cuda.promptBundles"));
+
+  /** Warps a block of the bundled attention ({@code -Drl.cuda.bundleWarps}, 1 to 8, default 8). */
+  private int bundleWarps = Math.clamp(Integer.getInteger("rl.cuda.bundleWarps", 8), 1, 8);
+
+  /** Turns the bundled decode attention on or off for tests, whatever the property says. */
+  synchronized void usePromptBundles(boolean on) {
+    promptBundles = on;
   }
 
   /**
@@ -2071,11 +2151,13 @@ public final class CudaOps implements Ops {
   private int keyTileStages = Math.clamp(Integer.getInteger("rl.cuda.keyTileStages", 2), 1, 2);
 
   /**
-   * Sets the key-tile kernel's warps per block (for any number of blocks) and stages, for tests.
+   * Sets the key-tile kernels' warps per block (for any number of blocks; the bundled kernel's too)
+   * and stages, for tests.
    */
   synchronized void useKeyTileLayout(int warps, int stages) {
     keyTileFewBlocks = 0;
     keyTileWarps = Math.clamp(warps, 1, 8);
+    bundleWarps = keyTileWarps;
     keyTileStages = Math.clamp(stages, 1, 2);
   }
 

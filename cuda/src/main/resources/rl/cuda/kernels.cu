@@ -1346,6 +1346,233 @@ __device__ void attention_mma_tiles(float* out, float* lse, const float* q, cons
 extern "C" __global__ void attention_mma_64(ATTENTION_ARGS(bf16), int stages, bf16* out16) { attention_mma_tiles<64>(KEY_TILE_CALL); }
 extern "C" __global__ void attention_mma_128(ATTENTION_ARGS(bf16), int stages, bf16* out16) { attention_mma_tiles<128>(KEY_TILE_CALL); }
 
+// Decode attention for bundles of sequences that share a prompt's cached keys (the samples of
+// one prompt, -Drl.sampler.sharePrompts): one block per (bundle, key/value head) stages the
+// shared keys once for all its members, then each member's own keys, on tensor cores as
+// attention_mma_tiles does. The A operand's 16 rows are the bundle's query heads: row
+// m · group + g is member m's head kh · group + g (up to 16 / group members). The bundle's keys in
+// order: the prompt's np keys at cache rows p0 + j (every row sees them), then each member's own
+// keys (only its rows see them). bundles [4 · sequences]: first sequence, members (0: no bundle,
+// the block exits), p0, np; one query per sequence (decode).
+template <int HD>
+__device__ void attention_mma_bundles(float* out, float* lse, const float* q, const bf16* k,
+                                      const bf16* v, const int* seq, int sequences,
+                                      int numHeads, int numKvHeads, float scale, int stages,
+                                      bf16* out16, const int* bundles) {
+  constexpr int ROW = MMA_ROW(HD);
+  constexpr int STAGE = MMA_STAGE(HD);
+  constexpr int CHUNKS = HD / 8;
+  constexpr int KSTEPS = HD / 16;
+  extern __shared__ Bf16x8 mmaShared[];
+  __shared__ float qs[16][HD];
+  __shared__ float partMax[KEY_TILE_MAX_WARPS][16];
+  __shared__ float partSum[KEY_TILE_MAX_WARPS][16];
+  __shared__ int ownEnd[16];   // bundle key index where member m's own keys end
+  __shared__ int ownShift[16];  // cache row of member m's own bundle key j: ownShift[m] + j
+  int first = bundles[blockIdx.z], members = bundles[sequences + blockIdx.z];
+  if (members == 0) return;
+  int p0 = bundles[2 * sequences + blockIdx.z], np = bundles[3 * sequences + blockIdx.z];
+  int group = numHeads / numKvHeads, kh = blockIdx.y, rows = members * group;
+  int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+  int g8 = lane >> 2, quad = lane & 3;
+  int qCols = numHeads * HD, kCols = numKvHeads * HD;
+  if (threadIdx.x == 0) {
+    int end = np;
+    for (int m = 0; m < members; m++) {
+      int sq = first + m;
+      ownShift[m] = seq[2 * sequences + sq] + np - end;  // key start + np - bundle index
+      end += seq[3 * sequences + sq] - np;
+      ownEnd[m] = end;
+    }
+  }
+  for (int e = threadIdx.x; e < 16 * HD; e += blockDim.x) {
+    int r = e / HD, c = e % HD;
+    qs[r][c] = r < rows ? q[(i64) seq[first + r / group] * qCols +
+                            (i64) (kh * group + r % group) * HD + c] * scale
+                        : 0.0f;
+  }
+  __syncthreads();
+  int total = ownEnd[members - 1];
+  // The member whose own key bundle key j is (j >= np), and that key's cache row.
+  auto owner = [&](int j) {
+    int m = 0;
+    while (m < members - 1 && j >= ownEnd[m]) m++;
+    return m;
+  };
+  auto keyRow = [&](int j) { return j < np ? p0 + j : ownShift[owner(j)] + j; };
+  const bf16* kHead = k + (i64) kh * HD;
+  const bf16* vHead = v + (i64) kh * HD;
+  bf16* staged = reinterpret_cast<bf16*>(mmaShared) + (i64) warp * stages * STAGE;
+  auto stage = [&](int base, int s) {
+    bf16* ks = staged + s * STAGE;
+    bf16* vs = ks + 32 * ROW;
+    int myRow = base + lane < total ? keyRow(base + lane) : 0;  // key base + lane's cache row
+    for (int e = lane; e < 32 * CHUNKS; e += 32) {
+      int r = e / CHUNKS, c = e % CHUNKS;
+      i64 row = __shfl_sync(0xffffffff, myRow, r);
+      if (base + r < total) {
+        cp_async16(ks + r * ROW + c * 8, kHead + row * kCols + c * 8);
+        cp_async16(vs + r * ROW + c * 8, vHead + row * kCols + c * 8);
+      } else {  // past the keys: zero values (their P is 0, and 0 · NaN would not be)
+        *reinterpret_cast<Bf16x8*>(vs + r * ROW + c * 8) = Bf16x8{{0u, 0u, 0u, 0u}};
+      }
+    }
+    cp_async_commit();
+  };
+  int begin = warp * 32, stride = warps * 32;
+  if (begin < total) stage(begin, 0);
+  // Q as A fragments: rows g8 and g8 + 8.
+  unsigned qa[KSTEPS][4];
+#pragma unroll
+  for (int kk = 0; kk < KSTEPS; kk++) {
+    int c = kk * 16 + 2 * quad;
+    qa[kk][0] = pack_bf16(qs[g8][c], qs[g8][c + 1]);
+    qa[kk][1] = pack_bf16(qs[g8 + 8][c], qs[g8 + 8][c + 1]);
+    qa[kk][2] = pack_bf16(qs[g8][c + 8], qs[g8][c + 9]);
+    qa[kk][3] = pack_bf16(qs[g8 + 8][c + 8], qs[g8 + 8][c + 9]);
+  }
+  // This lane's rows g8 (i = 0) and g8 + 8 (i = 1): their members (-1: no query), running max
+  // and sum, and output columns 8 n + 2 quad (+1) in acc[n][2 i], acc[n][2 i + 1].
+  int member[2] = {g8 < rows ? g8 / group : -1, g8 + 8 < rows ? (g8 + 8) / group : -1};
+  float m[2] = {-1.0f / 0.0f, -1.0f / 0.0f}, l[2] = {0, 0};
+  float acc[CHUNKS][4];
+#pragma unroll
+  for (int n = 0; n < CHUNKS; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0;
+  int s = 0;
+  for (int base = begin; base < total; base += stride) {
+    int next = base + stride;
+    if (stages > 1 && next < total) {
+      stage(next, s ^ 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncwarp();
+    const bf16* ks = staged + s * STAGE;
+    const bf16* vs = ks + 32 * ROW;
+    float sc[4][4];
+#pragma unroll
+    for (int n = 0; n < 4; n++) {
+      sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0;
+      const bf16* kr = ks + (n * 8 + g8) * ROW + 2 * quad;
+#pragma unroll
+      for (int kk = 0; kk < KSTEPS; kk++) {
+        unsigned b0 = *reinterpret_cast<const unsigned*>(kr + kk * 16);
+        unsigned b1 = *reinterpret_cast<const unsigned*>(kr + kk * 16 + 8);
+        mma_bf16(sc[n], qa[kk], b0, b1);
+      }
+    }
+    // Mask: a prompt key is every row's, an own key only its member's rows'.
+    float top[2] = {-1.0f / 0.0f, -1.0f / 0.0f};
+#pragma unroll
+    for (int n = 0; n < 4; n++) {
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        int j = base + n * 8 + 2 * quad + e;
+        int who = j < np ? -2 : j < total ? owner(j) : -3;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+          bool seen = member[i] >= 0 && (who == -2 || who == member[i]);
+          sc[n][2 * i + e] = seen ? sc[n][2 * i + e] : -1.0f / 0.0f;
+          top[i] = fmaxf(top[i], sc[n][2 * i + e]);
+        }
+      }
+    }
+    float keep[2], sum[2] = {0, 0};
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+      top[i] = fmaxf(top[i], __shfl_xor_sync(0xffffffff, top[i], 1));
+      top[i] = fmaxf(top[i], __shfl_xor_sync(0xffffffff, top[i], 2));
+      float mNew = fmaxf(m[i], top[i]);
+      bool none = mNew == -1.0f / 0.0f;  // no key of this row seen yet
+      keep[i] = none ? 1.0f : expf(m[i] - mNew);
+#pragma unroll
+      for (int n = 0; n < 4; n++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          // rounded as the product reads it, so that the normaliser sums what P V adds
+          float pr = none ? 0.0f : bf16_to_float(float_to_bf16(expf(sc[n][2 * i + e] - mNew)));
+          sc[n][2 * i + e] = pr;
+          sum[i] += pr;
+        }
+      }
+      sum[i] += __shfl_xor_sync(0xffffffff, sum[i], 1);
+      sum[i] += __shfl_xor_sync(0xffffffff, sum[i], 2);
+      l[i] = l[i] * keep[i] + sum[i];
+      m[i] = mNew;
+    }
+#pragma unroll
+    for (int n = 0; n < CHUNKS; n++) {
+      acc[n][0] *= keep[0];
+      acc[n][1] *= keep[0];
+      acc[n][2] *= keep[1];
+      acc[n][3] *= keep[1];
+    }
+#pragma unroll
+    for (int kk = 0; kk < 2; kk++) {
+      unsigned pa[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]),
+                        pack_bf16(sc[2 * kk][2], sc[2 * kk][3]),
+                        pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]),
+                        pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
+      const bf16* vr = vs + (kk * 16 + 2 * quad) * ROW + g8;
+#pragma unroll
+      for (int n = 0; n < CHUNKS; n++) {
+        const bf16* vc = vr + n * 8;
+        unsigned b0 = (unsigned) vc[0] | ((unsigned) vc[ROW] << 16);
+        unsigned b1 = (unsigned) vc[8 * ROW] | ((unsigned) vc[9 * ROW] << 16);
+        mma_bf16(acc[n], pa, b0, b1);
+      }
+    }
+    __syncwarp();  // this stage read by every lane before it is refilled
+    if (stages == 1 && next < total) stage(next, 0);
+    if (stages > 1) s ^= 1;
+  }
+  __syncthreads();
+  float* partOut = reinterpret_cast<float*>(mmaShared);  // [warps][16][HD]
+#pragma unroll
+  for (int i = 0; i < 2; i++) {
+    int r = g8 + 8 * i;
+    if (member[i] < 0) continue;
+#pragma unroll
+    for (int n = 0; n < CHUNKS; n++) {
+      partOut[(warp * 16 + r) * HD + n * 8 + 2 * quad] = acc[n][2 * i];
+      partOut[(warp * 16 + r) * HD + n * 8 + 2 * quad + 1] = acc[n][2 * i + 1];
+    }
+    if (quad == 0) {
+      partMax[warp][r] = m[i];
+      partSum[warp][r] = l[i];
+    }
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e < rows * HD; e += blockDim.x) {
+    int r = e / HD, c = e % HD;
+    float best = -1.0f / 0.0f;
+    for (int w = 0; w < warps; w++) best = fmaxf(best, partMax[w][r]);
+    float sum = 0, o = 0;
+    for (int w = 0; w < warps; w++) {
+      if (partSum[w][r] > 0) {
+        float f = expf(partMax[w][r] - best);
+        sum += partSum[w][r] * f;
+        o += partOut[(w * 16 + r) * HD + c] * f;
+      }
+    }
+    int head = kh * group + r % group;
+    i64 at = (i64) seq[first + r / group] * qCols + (i64) head * HD + c;
+    out[at] = o / sum;
+    if (out16) out16[at] = float_to_bf16(o / sum);  // the copy o_proj's product reads
+    if (c == 0) lse[(i64) seq[first + r / group] * numHeads + head] = best + logf(sum);
+  }
+}
+
+#define BUNDLE_ARGS                                                                            \
+  float *out, float *lse, const float *q, const bf16 *k, const bf16 *v, const int *seq,        \
+      int sequences, int numHeads, int numKvHeads, float scale, int stages, bf16 *out16,         \
+      const int *bundles
+#define BUNDLE_CALL \
+  out, lse, q, k, v, seq, sequences, numHeads, numKvHeads, scale, stages, out16, bundles
+extern "C" __global__ void attention_mma_bundles_64(BUNDLE_ARGS) { attention_mma_bundles<64>(BUNDLE_CALL); }
+extern "C" __global__ void attention_mma_bundles_128(BUNDLE_ARGS) { attention_mma_bundles<128>(BUNDLE_CALL); }
+
 // Backward of attention in two passes that need no atomics, recomputing the probabilities from
 // the saved log-sum-exps: with P = softmax(scale · q kᵀ), dP = dO vᵀ, D = rowsum(dO ∘ O) and
 // dS = P ∘ (dP − D): dq = scale · dS k, dk = scale · dSᵀ q, dv = Pᵀ dO.

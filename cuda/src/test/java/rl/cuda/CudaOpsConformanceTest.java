@@ -51,6 +51,7 @@ class CudaOpsConformanceTest {
           "fp32 PRODUCTS fused-lora-backward",
           "bf16 PRODUCTS fused-lora-backward",
           "bf16 FLASH warp-per-key",
+          "bf16 FLASH no-bundles",
           "bf16 FLASH fma-key-tiles",
           "bf16 FLASH fma-key-tiles-2-warps-1-stage",
           "bf16 FLASH key-tiles-2-warps-1-stage",
@@ -75,6 +76,7 @@ class CudaOpsConformanceTest {
       ops.useFusedLoraBackward(variant.endsWith("fused-lora-backward"));
       ops.useKeyTileAttention(!variant.endsWith("warp-per-key"));
       ops.useMmaAttention(!variant.contains("fma-key-tiles"));
+      ops.usePromptBundles(!variant.endsWith("no-bundles"));
       java.util.regex.Matcher layout =
           java.util.regex.Pattern.compile("key-tiles-(\\d)-warps-(\\d)-stages?$").matcher(variant);
       if (layout.find()) {

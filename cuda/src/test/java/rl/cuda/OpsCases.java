@@ -479,6 +479,7 @@ final class OpsCases {
     // 128: their own slots hold other values at the prompt's rows, which must not be read
     sharedPromptAttention(ops, random, out, 64);
     sharedPromptAttention(ops, random, out, 128);
+    promptBundleAttention(ops, random, out);
 
     // output head: chunked target logprobs and their backward, full logits
     int vocab = 97;
@@ -717,6 +718,44 @@ final class OpsCases {
         product,
         o,
         ops.uploadWeight(normal(random, 24 * heads * hs), 24, heads * hs));
+  }
+
+  /**
+   * Decode over the samples of two prompts in one batch, 7 query heads per key/value head (the
+   * bundled attention then takes 2 samples a block), with a sequence sharing nothing between them:
+   * prompt A (40 keys) held by sequence 0, read by 1, 2 and 3; sequence 4 alone; prompt B (70 keys)
+   * held by a slot no sequence of the batch holds, read by 5 and 6. 7 slots of 200 rows, all
+   * filled.
+   */
+  private static void promptBundleAttention(
+      Ops ops, SplittableRandom random, Map<String, float[]> out) {
+    int hs = 64;
+    int heads = 14;
+    int kvHeads = 2;
+    int width = kvHeads * hs;
+    int rows = 7 * 200;
+    Tensor k = ops.zerosCache(rows, width);
+    Tensor v = ops.zerosCache(rows, width);
+    int[] all = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      all[i] = i;
+    }
+    ops.scatterRows(k, all, ops.upload(normal(random, rows * width), rows, width));
+    ops.scatterRows(v, all, ops.upload(normal(random, rows * width), rows, width));
+    Tensor q = ops.upload(normal(random, 7 * heads * hs), 7, heads * hs);
+    Tensor o = poisoned(ops, 7, heads * hs);
+    Tensor lse = poisoned(ops, 7, heads);
+    AttentionBatch batch =
+        new AttentionBatch(
+            new int[] {0, 1, 2, 3, 4, 5, 6},
+            new int[] {1, 1, 1, 1, 1, 1, 1},
+            new int[] {0, 200, 400, 600, 800, 1000, 1200},
+            new int[] {41, 77, 40 + 33, 190, 9, 70 + 1, 70 + 64},
+            new int[] {0, 0, 0, 0, 0, 1300, 1300}, // prompt B at rows 1300...
+            new int[] {0, 40, 40, 40, 0, 70, 70});
+    ops.attentionForProduct(o, lse, q, k, v, batch, heads, kvHeads, hs);
+    out.put("reduced.promptBundles", ops.download(o));
+    out.put("reduced.promptBundlesLse", ops.download(lse));
   }
 
   /** An output tensor filled with NaN first, so an element the op forgets to write shows. */
