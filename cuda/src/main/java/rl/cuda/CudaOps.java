@@ -1992,14 +1992,15 @@ public final class CudaOps implements Ops {
       return false;
     }
     int[] table = PromptBundles.of(batch, 16 / group);
+    if (table == null || (!forcePromptBundles && !PromptBundles.pays(batch, table))) {
+      return false;
+    }
     KeyTileLayout layout =
-        table == null
-            ? null
-            : KeyTileLayout.choose(
-                bundleWarps,
-                keyTileStages,
-                2 * 2 * 32 * (headSize + 8), // MMA_STAGE(HD) bf16
-                cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES);
+        KeyTileLayout.choose(
+            bundleWarps,
+            keyTileStages,
+            2 * 2 * 32 * (headSize + 8), // MMA_STAGE(HD) bf16
+            cuda.maxSharedOptin() - KEY_TILE_STATIC_BYTES);
     if (layout == null) {
       return false;
     }
@@ -2030,16 +2031,24 @@ public final class CudaOps implements Ops {
 
   /**
    * Whether decode attention stages a shared prompt's keys once for the samples reading them
-   * ({@code -Drl.cuda.promptBundles}, default true; tensor-core attention only).
+   * (tensor-core attention only): {@code -Drl.cuda.promptBundles=auto}, the default, where that
+   * halves the key tiles read ({@link PromptBundles#pays}); {@code true} always; {@code false}
+   * never.
    */
   private boolean promptBundles = !"false".equals(System.getProperty("rl.cuda.promptBundles"));
+
+  private boolean forcePromptBundles = "true".equals(System.getProperty("rl.cuda.promptBundles"));
 
   /** Warps a block of the bundled attention ({@code -Drl.cuda.bundleWarps}, 1 to 8, default 8). */
   private int bundleWarps = Math.clamp(Integer.getInteger("rl.cuda.bundleWarps", 8), 1, 8);
 
-  /** Turns the bundled decode attention on or off for tests, whatever the property says. */
+  /**
+   * Turns the bundled decode attention on (wherever it applies, paying or not) or off, for tests,
+   * whatever the property says.
+   */
   synchronized void usePromptBundles(boolean on) {
     promptBundles = on;
+    forcePromptBundles = on;
   }
 
   /**

@@ -68,4 +68,31 @@ final class PromptBundles {
     }
     return shared ? table : null;
   }
+
+  /**
+   * Whether bundling pays: the bundles' key tiles (32 keys each, a bundle's shared keys once) are
+   * at most half the tiles the sequences take one by one. Measured on an H100 (1B shape, 256
+   * sequences): 128-token prompts with 256 new tokens (on average 0.63 of the tiles) ran 3% slower
+   * bundled, the 0.5B shape (0.75) 11% slower; 512-token prompts with 64 new (0.29) 10% faster.
+   */
+  static boolean pays(AttentionBatch batch, int[] table) {
+    long separate = 0;
+    for (int s = 0; s < batch.sequences(); s++) {
+      if (batch.queryCount()[s] > 0) {
+        separate += (batch.keyCount()[s] + 31) / 32;
+      }
+    }
+    int n = batch.sequences();
+    long bundled = 0;
+    for (int b = 0; b < n && table[n + b] > 0; b++) {
+      int first = table[b];
+      int np = table[3 * n + b];
+      long keys = np;
+      for (int m = 0; m < table[n + b]; m++) {
+        keys += batch.keyCount()[first + m] - np;
+      }
+      bundled += (keys + 31) / 32;
+    }
+    return 2 * bundled <= separate;
+  }
 }

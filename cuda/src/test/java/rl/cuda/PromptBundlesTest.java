@@ -1,7 +1,9 @@
 package rl.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import rl.core.tensor.AttentionBatch;
@@ -35,6 +37,29 @@ class PromptBundlesTest {
     int[] wide = PromptBundles.of(batch, 4);
     assertArrayEquals(new int[] {0, 4, 5, 0, 0, 0, 0}, java.util.Arrays.copyOfRange(wide, 0, 7));
     assertArrayEquals(new int[] {4, 1, 2, 0, 0, 0, 0}, java.util.Arrays.copyOfRange(wide, 7, 14));
+  }
+
+  /** Bundling pays where the bundles read at most half the key tiles the sequences would. */
+  @Test
+  void bundlesPayWhereTheyHalveTheTiles() {
+    // 4 samples of a 256-key prompt with 10 own keys each: 4 · 9 tiles alone, 1 · 10 bundled
+    AttentionBatch longPrompt = samples(256, 10);
+    assertTrue(PromptBundles.pays(longPrompt, PromptBundles.of(longPrompt, 4)));
+    // 4 samples of a 64-key prompt with 200 own keys each: 4 · 9 tiles alone, 27 bundled
+    AttentionBatch longCompletions = samples(64, 200);
+    assertFalse(PromptBundles.pays(longCompletions, PromptBundles.of(longCompletions, 4)));
+  }
+
+  /** Four samples of a prompt of {@code prompt} keys held by the first, each with {@code own}. */
+  private static AttentionBatch samples(int prompt, int own) {
+    int keys = prompt + own;
+    return new AttentionBatch(
+        new int[] {0, 1, 2, 3},
+        new int[] {1, 1, 1, 1},
+        new int[] {0, 1000, 2000, 3000},
+        new int[] {keys, keys, keys, keys},
+        new int[] {0, 0, 0, 0},
+        new int[] {0, prompt, prompt, prompt});
   }
 
   /**
