@@ -2031,11 +2031,15 @@ public final class CudaOps implements Ops {
 
   /**
    * Whether decode attention stages a shared prompt's keys once for the samples reading them
-   * (tensor-core attention only): {@code -Drl.cuda.promptBundles=auto}, the default, where that
-   * halves the key tiles read ({@link PromptBundles#pays}); {@code true} always; {@code false}
-   * never.
+   * (tensor-core attention only): {@code -Drl.cuda.promptBundles=false}, the default, never; {@code
+   * auto} where that halves the key tiles read ({@link PromptBundles#pays}); {@code true} wherever
+   * it applies. Off by default because on the H100 it paid only for long prompts (1B shape, 256
+   * sequences, 512-token prompts and 64 new tokens: 43,679 tokens/s with auto against 41,030) and
+   * cost at the benchmark's 128 + 256 (61,349 against 65,265; 0.5B 67,713 against 79,697).
    */
-  private boolean promptBundles = !"false".equals(System.getProperty("rl.cuda.promptBundles"));
+  private boolean promptBundles =
+      java.util.List.of("auto", "true")
+          .contains(System.getProperty("rl.cuda.promptBundles", "false"));
 
   private boolean forcePromptBundles = "true".equals(System.getProperty("rl.cuda.promptBundles"));
 

@@ -70,10 +70,12 @@ final class PromptBundles {
   }
 
   /**
-   * Whether bundling pays: the bundles' key tiles (32 keys each, a bundle's shared keys once) are
-   * at most half the tiles the sequences take one by one. Measured on an H100 (1B shape, 256
-   * sequences): 128-token prompts with 256 new tokens (on average 0.63 of the tiles) ran 3% slower
-   * bundled, the 0.5B shape (0.75) 11% slower; 512-token prompts with 64 new (0.29) 10% faster.
+   * Whether bundling pays ({@code -Drl.cuda.promptBundles=auto}): the bundles' key tiles (32 keys
+   * each, a bundle's shared keys once) are at most half the tiles the sequences take one by one.
+   * Measured on an H100 (1B shape, 256 sequences), bundling every step: 512-token prompts with 64
+   * new tokens (0.29 of the tiles on average) ran 10% faster; 128-token prompts with 256 new (0.63)
+   * 3% slower, the 0.5B shape (0.75) 11% slower. With this rule the 128 + 256 run was still 6%
+   * slower: short contexts bundle into too few blocks to keep the GPU busy.
    */
   static boolean pays(AttentionBatch batch, int[] table) {
     long separate = 0;
