@@ -44,6 +44,13 @@ class ReducedPrecisionWeightsTest {
                 case "reducedPrecision" -> {
                   return marked.contains((Tensor) args[0]);
                 }
+                case "rows" -> { // a view of a reduced tensor is reduced too (q/k/v's weights)
+                  Tensor view = real.rows((Tensor) args[0], (int) args[1], (int) args[2]);
+                  if (marked.contains((Tensor) args[0])) {
+                    marked.add(view);
+                  }
+                  return view;
+                }
                 default -> {
                   try {
                     return method.invoke(real, args);
