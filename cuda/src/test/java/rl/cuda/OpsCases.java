@@ -687,15 +687,8 @@ final class OpsCases {
     int heads = 8;
     int kvHeads = 2;
     int width = kvHeads * hs;
-    int rows = 3 * 400;
-    Tensor k = ops.zerosCache(rows, width);
-    Tensor v = ops.zerosCache(rows, width);
-    int[] all = new int[rows];
-    for (int i = 0; i < rows; i++) {
-      all[i] = i;
-    }
-    ops.scatterRows(k, all, ops.upload(normal(random, rows * width), rows, width));
-    ops.scatterRows(v, all, ops.upload(normal(random, rows * width), rows, width));
+    Tensor k = filledCache(ops, random, 3 * 400, width);
+    Tensor v = filledCache(ops, random, 3 * 400, width);
     Tensor q = ops.upload(normal(random, 3 * heads * hs), 3, heads * hs);
     Tensor o = poisoned(ops, 3, heads * hs);
     Tensor lse = poisoned(ops, 3, heads);
@@ -733,15 +726,8 @@ final class OpsCases {
     int heads = 14;
     int kvHeads = 2;
     int width = kvHeads * hs;
-    int rows = 7 * 200;
-    Tensor k = ops.zerosCache(rows, width);
-    Tensor v = ops.zerosCache(rows, width);
-    int[] all = new int[rows];
-    for (int i = 0; i < rows; i++) {
-      all[i] = i;
-    }
-    ops.scatterRows(k, all, ops.upload(normal(random, rows * width), rows, width));
-    ops.scatterRows(v, all, ops.upload(normal(random, rows * width), rows, width));
+    Tensor k = filledCache(ops, random, 7 * 200, width);
+    Tensor v = filledCache(ops, random, 7 * 200, width);
     Tensor q = ops.upload(normal(random, 7 * heads * hs), 7, heads * hs);
     Tensor o = poisoned(ops, 7, heads * hs);
     Tensor lse = poisoned(ops, 7, heads);
@@ -756,6 +742,17 @@ final class OpsCases {
     ops.attentionForProduct(o, lse, q, k, v, batch, heads, kvHeads, hs);
     out.put("reduced.promptBundles", ops.download(o));
     out.put("reduced.promptBundlesLse", ops.download(lse));
+  }
+
+  /** A KV cache of {@code rows} rows, every one filled with normal values. */
+  private static Tensor filledCache(Ops ops, SplittableRandom random, int rows, int width) {
+    Tensor cache = ops.zerosCache(rows, width);
+    int[] all = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      all[i] = i;
+    }
+    ops.scatterRows(cache, all, ops.upload(normal(random, rows * width), rows, width));
+    return cache;
   }
 
   /** An output tensor filled with NaN first, so an element the op forgets to write shows. */
