@@ -31,23 +31,13 @@ final class DecoderLayer {
   /**
    * q, k and v's weights as row blocks of one tensor {@code [NH·HS + 2·NKV·HS, C]}, so that a
    * decode step forms the three products in one (a wider product runs nearer the GPU's memory
-   * bandwidth than three narrow ones); null where they are separate tensors. {@link #qkvViews} are
-   * the views the three weights were given: a weight replaced since (a merged adapter, a restored
-   * checkpoint) turns the fused product off.
+   * bandwidth than three narrow ones). {@link #qkvViews} are the views the three weights were
+   * given: a weight replaced since (a merged adapter, a restored checkpoint) turns the fused
+   * product off.
    */
   final Tensor qkvWeight;
 
   private final List<Tensor> qkvViews;
-
-  DecoderLayer(
-      int index,
-      Parameter inputNorm,
-      Parameter postAttentionNorm,
-      Parameter qNorm,
-      Parameter kNorm,
-      Linear[] projections) {
-    this(index, inputNorm, postAttentionNorm, qNorm, kNorm, projections, null, null);
-  }
 
   DecoderLayer(
       int index,
@@ -76,11 +66,10 @@ final class DecoderLayer {
 
   /** Whether q, k and v's weights are still the row blocks of {@link #qkvWeight}. */
   boolean qkvFused() {
-    return qkvWeight != null
-        && Parameter.holdValues(List.of(q.weight, k.weight, v.weight), qkvViews);
+    return Parameter.holdValues(List.of(q.weight, k.weight, v.weight), qkvViews);
   }
 
-  /** The views q, k and v's weights were given of {@link #qkvWeight}, or null. */
+  /** The views q, k and v's weights were given of {@link #qkvWeight}. */
   List<Tensor> qkvViews() {
     return qkvViews;
   }

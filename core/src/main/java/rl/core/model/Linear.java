@@ -227,10 +227,6 @@ public final class Linear {
         Tensor keyCache,
         Tensor valueCache,
         int[] cacheRows) {
-      float[] each = new float[scales.size()];
-      for (int i = 0; i < each.length; i++) {
-        each[i] = scales.get(i);
-      }
       ops.ropeIntoCache(
           qkv,
           q,
@@ -242,7 +238,7 @@ public final class Linear {
           ys,
           us,
           bs,
-          each,
+          scaleArray(),
           headSize,
           positions,
           cos,
@@ -250,10 +246,7 @@ public final class Linear {
           keyCache,
           valueCache,
           cacheRows);
-      ys.clear();
-      us.clear();
-      bs.clear();
-      scales.clear();
+      forget();
     }
 
     private int indexOf(Tensor y) {
@@ -268,12 +261,20 @@ public final class Linear {
     /** Adds the deferred terms, then forgets them. */
     void add(Ops ops) {
       if (!ys.isEmpty()) {
-        float[] each = new float[scales.size()];
-        for (int i = 0; i < each.length; i++) {
-          each[i] = scales.get(i);
-        }
-        ops.loraUps(ys, us, bs, each);
+        ops.loraUps(ys, us, bs, scaleArray());
       }
+      forget();
+    }
+
+    private float[] scaleArray() {
+      float[] each = new float[scales.size()];
+      for (int i = 0; i < each.length; i++) {
+        each[i] = scales.get(i);
+      }
+      return each;
+    }
+
+    private void forget() {
       ys.clear();
       us.clear();
       bs.clear();
